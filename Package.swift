@@ -1,0 +1,64 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Module map (arrows point one way, see README "Architecture"):
+//   LineageGraph   value types, in-memory DAG, queries, license check, exporters (no deps)
+//   LineageImport  catalog YAML, model cards, config/adapter JSON, GGUF metadata -> ImportBatch
+//   LineageStore   SQLite (GRDB): migrations, transactional imports, graph loading
+//   LineageCatalogData  the Graph/ catalog embedded in the binary by the EmbedCatalog plugin
+//   lineage        the command-line tool
+let package = Package(
+    name: "lineage",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "lineage", targets: ["lineage"]),
+        .library(name: "LineageGraph", targets: ["LineageGraph"]),
+        .library(name: "LineageImport", targets: ["LineageImport"]),
+        .library(name: "LineageStore", targets: ["LineageStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        .target(name: "LineageGraph"),
+        .target(
+            name: "LineageImport",
+            dependencies: ["LineageGraph", "Yams"]
+        ),
+        .target(
+            name: "LineageStore",
+            dependencies: ["LineageGraph", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "LineageCatalogData",
+            plugins: ["EmbedCatalog"]
+        ),
+        .executableTarget(name: "catalog-embedder"),
+        .plugin(
+            name: "EmbedCatalog",
+            capability: .buildTool(),
+            dependencies: ["catalog-embedder"]
+        ),
+        .executableTarget(
+            name: "lineage",
+            dependencies: [
+                "LineageGraph", "LineageImport", "LineageStore", "LineageCatalogData",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "lineage-graph-bench",
+            dependencies: ["LineageGraph", "LineageImport", "LineageStore"],
+            path: "Benchmarks/lineage-graph-bench"
+        ),
+        .testTarget(name: "LineageGraphTests", dependencies: ["LineageGraph"]),
+        .testTarget(name: "LineageImportTests", dependencies: ["LineageImport"]),
+        .testTarget(name: "LineageStoreTests", dependencies: ["LineageStore", "LineageImport"]),
+        .testTarget(name: "LineageCLITests", dependencies: ["LineageGraph"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

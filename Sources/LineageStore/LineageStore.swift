@@ -1,0 +1,302 @@
+import Foundation
+import GRDB
+import LineageGraph
+
+/// The lineage database: `<store>/lineage.sqlite` (WAL), shared by the CLI and the daemon.
+/// Every import is one transaction: it lands whole or leaves nothing behind.
+public final class LineageStore: Sendable {
+    public let directory: URL
+    private let pool: DatabasePool
+
+    public static let databaseName = "lineage.sqlite"
+
+    public enum StoreError: Error, CustomStringConvertible {
+        case cycle([String], origin: String)
+        case cannotOpen(path: String, reason: String)
+
+        public var description: String {
+            switch self {
+            case .cycle(let cycle, let origin):
+                "refused \(origin): it would make a cycle \(cycle.joined(separator: " -> ")); lineage must be a DAG, nothing was changed"
+            case .cannotOpen(let path, let reason):
+                "cannot open the store at \(path): \(reason). Pass --store DIR or set LINEAGE_STORE to a writable directory"
+            }
+        }
+    }
+
+    /// Opens (creating when needed) the store in `directory` and brings its schema up to date.
+    public init(directory: URL) throws {
+        self.directory = directory
+        let path = directory.appendingPathComponent(Self.databaseName).path
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            var configuration = Configuration()
+            configuration.foreignKeysEnabled = true
+            // The CLI and the daemon share the file: wait for each other's write locks.
+            configuration.busyMode = .timeout(10)
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Schema.migrator.migrate(pool)
+        } catch let error as DatabaseError {
+            throw StoreError.cannotOpen(path: path, reason: error.message ?? "\(error)")
+        } catch let error as CocoaError {
+            throw StoreError.cannotOpen(path: path, reason: error.localizedDescription)
+        }
+    }
+
+    // MARK: Catalog
+
+    /// The digest of the catalog last loaded, or nil when none was.
+    public func catalogDigest() throws -> String? {
+        try pool.read { db in try String.fetchOne(db, sql: "SELECT digest FROM catalog_state WHERE id = 1") }
+    }
+
+    /// Replaces everything the catalog said before with `batch`, in one transaction; models
+    /// and edges from imports stay. An imported node that the catalog now names by one of
+    /// its Hub ids is folded into the catalog node.
+    public func replaceCatalog(with batch: ImportBatch, digest: String, fileCount: Int) throws {
+        _ = try write(origin: "catalog") { db in
+            let kept = Set(batch.nodes.map(\.id))
+            try db.execute(sql: "DELETE FROM edge WHERE origin = 'catalog'")
+            let previous = try String.fetchAll(db, sql: "SELECT id FROM node WHERE origin = 'catalog'")
+            for id in previous where !kept.contains(id) {
+                try db.execute(sql: "DELETE FROM node WHERE id = ?", arguments: [id])
+            }
+            try db.execute(sql: "DELETE FROM family WHERE origin = 'catalog'")
+            try db.execute(sql: "DELETE FROM node_alias WHERE node_id IN (SELECT id FROM node WHERE origin = 'catalog')")
+            try Self.insertFamilies(batch.families, origin: "catalog", db)
+            for node in batch.nodes {
+                try Self.foldImportedDuplicates(of: node, db)
+                try Self.upsertNode(node, origin: "catalog", db)
+            }
+            try Self.upsertEdges(batch.edges, origin: "catalog", db)
+            try db.execute(sql: """
+                INSERT INTO catalog_state (id, digest, file_count, loaded_at) VALUES (1, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET digest = excluded.digest, file_count = excluded.file_count,
+                    loaded_at = excluded.loaded_at
+                """, arguments: [digest, fileCount, Self.now()])
+            return (batch.nodes.count, batch.edges.count, batch.warnings)
+        }
+    }
+
+    // MARK: Imports
+
+    public struct ImportSummary: Sendable, Equatable {
+        public var nodes: Int
+        public var edges: Int
+        public var warnings: [String]
+    }
+
+    /// Applies an import. References (`meta-llama/Llama-2-7b-hf`) resolve to the node that
+    /// carries that Hub id, so a card's `base_model` lands on the catalog's `llama-2-7b`.
+    /// Catalog facts are never overwritten by an import; a curated edge is never weakened.
+    @discardableResult
+    public func apply(_ batch: ImportBatch, origin: String) throws -> ImportSummary {
+        try write(origin: origin) { db in
+            let aliases = try Self.aliasMap(db)
+            func resolve(_ id: String) -> String { aliases[id.lowercased()] ?? id }
+            try Self.insertFamilies(batch.families, origin: origin, db)
+            let catalogNodes = try Set(String.fetchAll(db, sql: "SELECT id FROM node WHERE origin = 'catalog'"))
+            for var node in batch.nodes {
+                node.id = resolve(node.id)
+                if catalogNodes.contains(node.id) { continue }
+                try Self.upsertNode(node, origin: origin, db)
+            }
+            for var node in batch.referencedNodes {
+                node.id = resolve(node.id)
+                try Self.insertNodeIfMissing(node, db)
+            }
+            let edges = batch.edges.map { edge -> LineageEdge in
+                var edge = edge
+                edge.parent = resolve(edge.parent)
+                edge.child = resolve(edge.child)
+                return edge
+            }
+            try Self.upsertEdges(edges, origin: origin, db)
+            return (batch.nodes.count, edges.count, batch.warnings)
+        }
+    }
+
+    /// Runs `body` in one write transaction, refuses the result if the graph now has a
+    /// cycle (rolling everything back), and logs the import.
+    private func write(
+        origin: String, _ body: @escaping @Sendable (Database) throws -> (Int, Int, [String])
+    ) throws -> ImportSummary {
+        try pool.write { db in
+            let (nodes, edges, warnings) = try body(db)
+            if edges > 0, let cycle = try Self.cycle(db) {
+                throw StoreError.cycle(cycle, origin: origin)  // pool.write rolls back
+            }
+            try db.execute(sql: "INSERT INTO import_log (origin, imported_at, nodes, edges, warnings) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [origin, Self.now(), nodes, edges, warnings.joined(separator: "\n")])
+            return ImportSummary(nodes: nodes, edges: edges, warnings: warnings)
+        }
+    }
+
+    private static func cycle(_ db: Database) throws -> [String]? {
+        var edges: [(parent: String, child: String)] = []
+        let rows = try Row.fetchCursor(db, sql: "SELECT parent_id, child_id FROM edge")
+        while let row = try rows.next() { edges.append((row[0], row[1])) }
+        return LineageGraph.findCycle(edges: edges)
+    }
+
+    private static func aliasMap(_ db: Database) throws -> [String: String] {
+        var map: [String: String] = [:]
+        let rows = try Row.fetchCursor(db, sql: "SELECT alias, node_id FROM node_alias")
+        while let row = try rows.next() { map[row[0]] = row[1] }
+        return map
+    }
+
+    private static func insertFamilies(_ families: [Family], origin: String, _ db: Database) throws {
+        for family in families {
+            try db.execute(sql: """
+                INSERT INTO family (id, name, organization, description, links, origin) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET name = excluded.name, organization = excluded.organization,
+                    description = excluded.description, links = excluded.links, origin = excluded.origin
+                """, arguments: [family.id, family.name, family.organization, family.description,
+                                 JSONColumn.encode(family.links), origin])
+        }
+    }
+
+    private static func upsertNode(_ node: LineageNode, origin: String, _ db: Database) throws {
+        let familyExists = try node.family.map {
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM family WHERE id = ?", arguments: [$0]) ?? false
+        } ?? false
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO node (id, name, kind, family_id, organization, released, parameters, size_label,
+                context_length, license, architecture, availability, facts, corrections, origin)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, family_id = excluded.family_id,
+                organization = excluded.organization, released = excluded.released, parameters = excluded.parameters,
+                size_label = excluded.size_label, context_length = excluded.context_length, license = excluded.license,
+                architecture = excluded.architecture, availability = excluded.availability, facts = excluded.facts,
+                corrections = excluded.corrections, origin = excluded.origin
+            """)
+        try statement.execute(arguments: [
+            node.id, node.name, node.kind.rawValue, familyExists ? node.family : nil, node.organization,
+            node.released, node.parameters, node.sizeLabel, node.contextLength, node.license,
+            node.architecture, node.availability, JSONColumn.encode(node.facts),
+            JSONColumn.encode(node.corrections), origin,
+        ])
+        try insertAliases(of: node, db)
+    }
+
+    private static func insertNodeIfMissing(_ node: LineageNode, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO node (id, name, kind, origin) VALUES (?, ?, ?, 'reference') ON CONFLICT(id) DO NOTHING
+            """, arguments: [node.id, node.name, node.kind.rawValue])
+        if db.changesCount > 0 { try insertAliases(of: node, db) }
+    }
+
+    private static func insertAliases(of node: LineageNode, _ db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO node_alias (alias, node_id, hub_id, position) VALUES (?, ?, ?, ?)
+            ON CONFLICT(alias) DO UPDATE SET node_id = excluded.node_id, hub_id = excluded.hub_id, position = excluded.position
+            """)
+        for (position, hubID) in node.hubIDs.enumerated() {
+            try statement.execute(arguments: [hubID.lowercased(), node.id, hubID, position])
+        }
+    }
+
+    /// A node imported as `org/name` before the catalog knew that repo: move its edges to the
+    /// catalog node and drop it.
+    private static func foldImportedDuplicates(of node: LineageNode, _ db: Database) throws {
+        for hubID in node.hubIDs where hubID != node.id {
+            guard let duplicate = try String.fetchOne(db, sql: "SELECT id FROM node WHERE id = ? COLLATE NOCASE AND origin <> 'catalog'", arguments: [hubID])
+            else { continue }
+            try db.execute(sql: "INSERT INTO node (id, name, kind, origin) VALUES (?, ?, ?, 'catalog') ON CONFLICT(id) DO NOTHING",
+                           arguments: [node.id, node.name, node.kind.rawValue])
+            try db.execute(sql: "UPDATE OR IGNORE edge SET parent_id = ? WHERE parent_id = ?", arguments: [node.id, duplicate])
+            try db.execute(sql: "UPDATE OR IGNORE edge SET child_id = ? WHERE child_id = ?", arguments: [node.id, duplicate])
+            try db.execute(sql: "DELETE FROM node WHERE id = ?", arguments: [duplicate])
+        }
+    }
+
+    private static func upsertEdges(_ edges: [LineageEdge], origin: String, _ db: Database) throws {
+        // A stronger provenance replaces a weaker one; never the other way round.
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO edge (parent_id, child_id, relation, provenance, confidence, evidence, origin)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(parent_id, child_id) DO UPDATE SET relation = excluded.relation,
+                provenance = excluded.provenance, confidence = excluded.confidence,
+                evidence = excluded.evidence, origin = excluded.origin
+            WHERE \(rankSQL("excluded.provenance")) >= \(rankSQL("edge.provenance"))
+            """)
+        for edge in edges {
+            try statement.execute(arguments: [edge.parent, edge.child, edge.relation.rawValue,
+                                              edge.provenance.rawValue, edge.confidence, edge.evidence, origin])
+        }
+    }
+
+    private static func rankSQL(_ column: String) -> String {
+        "CASE \(column) " + Provenance.allCases.map { "WHEN '\($0.rawValue)' THEN \($0.rank)" }.joined(separator: " ") + " END"
+    }
+
+    // MARK: Reading
+
+    /// The whole graph, in id order.
+    public func loadGraph() throws -> LineageGraph {
+        try pool.read { db in
+            var hubIDs: [String: [String]] = [:]
+            let aliasRows = try Row.fetchCursor(db, sql: "SELECT node_id, hub_id FROM node_alias ORDER BY node_id, position")
+            while let row = try aliasRows.next() { hubIDs[row[0], default: []].append(row[1]) }
+            var nodes: [LineageNode] = []
+            let nodeRows = try Row.fetchCursor(db, sql: """
+                SELECT id, name, kind, family_id, organization, released, parameters, size_label, context_length,
+                       license, architecture, availability, facts, corrections FROM node ORDER BY id
+                """)
+            while let row = try nodeRows.next() {
+                let id: String = row[0]
+                nodes.append(LineageNode(
+                    id: id, name: row[1], kind: NodeKind(rawValue: row[2]) ?? .pretrained, family: row[3],
+                    organization: row[4], released: row[5], parameters: row[6], sizeLabel: row[7],
+                    contextLength: row[8], license: row[9], architecture: row[10], availability: row[11],
+                    hubIDs: hubIDs[id] ?? [], facts: JSONColumn.decode(row[12]) ?? [:],
+                    corrections: JSONColumn.decode(row[13]) ?? []))
+            }
+            var edges: [LineageEdge] = []
+            let edgeRows = try Row.fetchCursor(db, sql: """
+                SELECT parent_id, child_id, relation, provenance, confidence, evidence FROM edge ORDER BY parent_id, child_id
+                """)
+            while let row = try edgeRows.next() {
+                edges.append(LineageEdge(
+                    parent: row[0], child: row[1], relation: Relation(rawValue: row[2]) ?? .finetune,
+                    provenance: Provenance(rawValue: row[3]) ?? .inferred, confidence: row[4], evidence: row[5]))
+            }
+            let families = try Row.fetchAll(db, sql: "SELECT id, name, organization, description, links FROM family ORDER BY id").map { row in
+                Family(id: row[0], name: row[1], organization: row[2], description: row[3], links: JSONColumn.decode(row[4]) ?? [:])
+            }
+            return try LineageGraph(nodes: nodes, edges: edges, families: families)
+        }
+    }
+
+    /// Row counts, for `lineage status` and tests.
+    public func counts() throws -> (nodes: Int, edges: Int, families: Int, imports: Int) {
+        try pool.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM node") ?? 0,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM edge") ?? 0,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM family") ?? 0,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM import_log") ?? 0)
+        }
+    }
+
+    static func now() -> String { ISO8601DateFormatter().string(from: Date()) }
+}
+
+/// JSON text columns for small structured values.
+enum JSONColumn {
+    static func encode<T: Encodable>(_ value: T) -> String? {
+        if let dictionary = value as? [String: String], dictionary.isEmpty { return nil }
+        if let array = value as? [Correction], array.isEmpty { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    static func decode<T: Decodable>(_ text: String?) -> T? {
+        guard let text, let data = text.data(using: .utf8) else { return nil }
+        return try? JSONDecoder().decode(T.self, from: data)
+    }
+}

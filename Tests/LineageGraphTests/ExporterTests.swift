@@ -1,0 +1,111 @@
+import Foundation
+import LineageGraph
+import Testing
+
+@Suite struct ExporterTests {
+    func text(_ format: ExportFormat, _ graph: LineageGraph) -> String {
+        String(decoding: format.export(graph), as: UTF8.self)
+    }
+
+    @Test func dotQuotesAndEscapesEveryIdAndLabel() throws {
+        let dot = text(.dot, try sampleGraph())
+        #expect(dot.hasPrefix("digraph lineage {"))
+        #expect(dot.contains(#"subgraph "cluster_llama" {"#))
+        #expect(dot.contains(#""taiwan-llama" [label="台灣 \"LLaMA\" \\ v2\nllama2""#))
+        #expect(dot.contains(##""llama-7b" -> "alpaca-7b" [color="#1f77b4", style=solid, label="instruct"]"##))
+        // Declared edges are dashed, the node kind picks the shape.
+        #expect(dot.contains(##""llama-2-7b" -> "apache-tune" [color="#333333", style=dashed"##))
+        #expect(dot.contains(#""sharegpt" [label="ShareGPT\nopenai-tos", shape=cylinder"#))
+        #expect(dot.contains(#""merged" [label="Merged\nllama2", shape=hexagon"#))
+    }
+
+    @Test func dotDropsControlCharactersAndKeepsKeywordsQuoted() throws {
+        let graph = try LineageGraph(
+            nodes: [LineageNode(id: "subgraph", name: "a\u{07}b\tc"), LineageNode(id: "edge\\", name: "x\"")],
+            edges: [LineageEdge(parent: "subgraph", child: "edge\\", relation: .finetune, provenance: .inferred)])
+        let dot = text(.dot, graph)
+        #expect(dot.contains(#""subgraph" [label="a b c""#))
+        #expect(dot.contains(##""subgraph" -> "edge\\" [color="#333333", style=dotted"##))
+    }
+
+    @Test func nodeLinkJSONHasNetworkxShapeAndFields() throws {
+        let data = Data(ExportFormat.json.export(try sampleGraph()))
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(object["directed"] as? Bool == true)
+        #expect(object["multigraph"] as? Bool == false)
+        let nodes = try #require(object["nodes"] as? [[String: Any]])
+        let edges = try #require(object["edges"] as? [[String: Any]])
+        #expect(nodes.count == 10)
+        #expect(edges.count == 9)
+        let taiwan = try #require(nodes.first { $0["id"] as? String == "taiwan-llama" })
+        #expect(taiwan["name"] as? String == "台灣 \"LLaMA\" \\ v2")
+        #expect(taiwan["family"] as? String == "taiwan-llama")
+        #expect(taiwan["kind"] as? String == "finetuned")
+        #expect(taiwan["license"] as? String == "llama2")
+        let llama2 = try #require(nodes.first { $0["id"] as? String == "llama-2-7b" })
+        #expect(llama2["hub_ids"] as? [String] == ["meta-llama/Llama-2-7b-hf"])
+        let declared = try #require(edges.first { $0["target"] as? String == "apache-tune" })
+        #expect(declared["source"] as? String == "llama-2-7b")
+        #expect(declared["relation"] as? String == "finetune")
+        #expect(declared["provenance"] as? String == "declared")
+        #expect(declared["confidence"] as? Double == 0.9)
+        #expect(declared["evidence"] as? String == "README.md:3: base_model")
+    }
+
+    @Test func jsonEscapesControlCharacters() throws {
+        let graph = try LineageGraph(nodes: [LineageNode(id: "a\u{01}\n", name: "\u{1F}\"")], edges: [])
+        let data = Data(ExportFormat.json.export(graph))
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let node = try #require((object["nodes"] as? [[String: Any]])?.first)
+        #expect(node["id"] as? String == "a\u{01}\n")
+        #expect(node["name"] as? String == "\u{1F}\"")
+    }
+
+    @Test func treeJSONRepeatsMergesUnderEveryParentOnce() throws {
+        let data = Data(ExportFormat.treeJSON.export(try sampleGraph()))
+        let roots = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
+        #expect(Set(roots.compactMap { $0["id"] as? String }) == ["llama-7b", "sharegpt", "lonely"])
+        var appearances: [(repeated: Bool, children: Int?)] = []
+        func visit(_ node: [String: Any]) {
+            if node["id"] as? String == "merged" {
+                appearances.append((node["repeated"] as? Bool ?? false, (node["children"] as? [Any])?.count))
+                #expect(node["parents"] as? [String] == ["apache-tune", "taiwan-llama"] || node["parents"] as? [String] == ["taiwan-llama", "apache-tune"])
+                #expect(node["relation"] as? String == "merge")
+            }
+            for child in node["children"] as? [[String: Any]] ?? [] { visit(child) }
+        }
+        roots.forEach(visit)
+        #expect(appearances.count == 2)
+        #expect(appearances.filter(\.repeated).count == 1)
+    }
+
+    @Test func graphMLDeclaresKeysAndParsesAsXML() throws {
+        let xml = text(.graphml, try sampleGraph())
+        #expect(xml.contains(#"<key id="relation" for="edge" attr.name="relation" attr.type="string"/>"#))
+        #expect(xml.contains(#"<graph id="lineage" edgedefault="directed">"#))
+        #expect(xml.contains("<data key=\"name\">台灣 &quot;LLaMA&quot; \\ v2</data>"))
+        let keyPosition = try #require(xml.range(of: "<key "))
+        let graphPosition = try #require(xml.range(of: "<graph "))
+        #expect(keyPosition.lowerBound < graphPosition.lowerBound)
+    }
+
+    @Test func mermaidUsesSafeIdsAndEntityCodes() throws {
+        let graph = try LineageGraph(
+            nodes: [LineageNode(id: "end", name: "end"), LineageNode(id: "x", name: "台灣 \"LLaMA\" \\ v2 #1 <b>")],
+            edges: [LineageEdge(parent: "end", child: "x", relation: .chat, provenance: .curated)])
+        let mermaid = text(.mermaid, graph)
+        #expect(mermaid.hasPrefix("flowchart LR\n"))
+        #expect(mermaid.contains(#"n0["end"]:::pretrained"#))
+        #expect(mermaid.contains(#"n1["台灣 #quot;LLaMA#quot; \ v2 #35;1 #lt;b#gt;"]"#))
+        #expect(mermaid.contains(#"n0 -->|"chat"| n1"#))
+        // No line declares a node whose id is a Mermaid keyword.
+        #expect(!mermaid.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("end[") })
+    }
+
+    @Test func everyFormatHandlesAnEmptyGraph() throws {
+        let empty = try LineageGraph(nodes: [], edges: [])
+        for format in ExportFormat.allCases { #expect(!format.export(empty).isEmpty) }
+        let data = Data(ExportFormat.json.export(empty))
+        #expect((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["nodes"] as? [Any] != nil)
+    }
+}
