@@ -86,6 +86,8 @@ struct ModelEvidence {
     var isAdapter = false
     var isQuantized = false
     var weakParent: (id: String, evidence: String)?
+    /// Parents named by the card's `base_model`, whose relation the card may leave unsaid.
+    var cardParents: Set<String> = []
 
     init(id: String, name: String) {
         node = LineageNode(id: id, name: name, kind: .pretrained)
@@ -115,6 +117,7 @@ struct ModelEvidence {
     mutating func apply(card: ModelCard) throws {
         for (reference, line) in card.baseModels {
             addParent(reference, evidence: "\(card.file):\(line): base_model")
+            if case .hub(let parent) = ModelReference(reference) { cardParents.insert(parent.lowercased()) }
         }
         if let relation = card.baseModelRelation {
             declaredRelation = relation
@@ -156,9 +159,13 @@ struct ModelEvidence {
         if let peft = adapterConfig["peft_type"] as? String { node.facts["adapter.peft_type"] = peft }
         if let rank = adapterConfig["r"] as? Int { node.facts["adapter.r"] = String(rank) }
         if let revision = adapterConfig["revision"] as? String { node.facts["adapter.base_revision"] = revision }
-        guard let base = adapterConfig["base_model_name_or_path"] as? String else {
+        guard let value = adapterConfig["base_model_name_or_path"], !(value is NSNull) else {
             warnings.append("\(file): base_model_name_or_path is missing; the adapter's base is unknown")
             return
+        }
+        guard let base = value as? String else {
+            throw ImportError(file: file, field: "base_model_name_or_path",
+                              message: "expected a string (the base model's Hub repo id), found \(value)")
         }
         addParent(base, evidence: "\(file): base_model_name_or_path", relation: .adapter)
     }
@@ -210,7 +217,7 @@ struct ModelEvidence {
             if let declaredRelation {
                 edges[index].relation = declaredRelation
                 edges[index].evidence += "; relation from \(relationEvidence ?? "the card")"
-            } else if edges[index].evidence.contains("base_model") && !edges[index].evidence.contains("general.") {
+            } else if cardParents.contains(edges[index].parent.lowercased()) && !edges[index].evidence.contains("general.") {
                 let inferred: Relation = isQuantized ? .quantized : isAdapter ? .adapter : modelParents.count > 1 ? .merge : .finetune
                 edges[index].relation = inferred
                 edges[index].confidence = 0.9
