@@ -3,6 +3,7 @@ import PackageDescription
 
 // Module map (arrows point one way, see README "Architecture"):
 //   LineageGraph   value types, in-memory DAG, queries, license check, exporters (no deps)
+//   GGUF           the GGUF container: reader and streaming writer (no deps)
 //   LineageImport  catalog YAML, model cards, config/adapter JSON, GGUF metadata -> ImportBatch
 //   LineageStore   SQLite (GRDB): migrations, transactional imports, graph loading
 //   LineageCatalogData  the Graph/ catalog embedded in the binary by the EmbedCatalog plugin
@@ -24,9 +25,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "LineageGraph"),
+        .target(name: "GGUF"),
         .target(
             name: "LineageImport",
-            dependencies: ["LineageGraph", "Yams"]
+            dependencies: ["LineageGraph", "GGUF", "Yams"]
         ),
         .target(
             name: "LineageStore",
@@ -56,8 +58,12 @@ let package = Package(
             path: "Benchmarks/lineage-graph-bench"
         ),
         .testTarget(name: "LineageGraphTests", dependencies: ["LineageGraph"]),
-        .testTarget(name: "LineageImportTests", dependencies: ["LineageImport"]),
-        .testTarget(name: "LineageStoreTests", dependencies: ["LineageStore", "LineageImport"]),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
+        .testTarget(name: "LineageImportTests", dependencies: ["LineageImport", "GGUF"]),
+        .testTarget(
+            name: "LineageStoreTests",
+            dependencies: ["LineageStore", "LineageImport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "LineageCLITests", dependencies: ["LineageGraph"]),
     ],
     swiftLanguageModes: [.v6]

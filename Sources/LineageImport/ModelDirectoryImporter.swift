@@ -1,15 +1,11 @@
 import Foundation
+import GGUF
 import LineageGraph
 
 /// Reads what a local copy of a model repository declares about its lineage: the model card's
 /// front matter, config.json, adapter_config.json and the metadata of any GGUF file.
 public struct ModelDirectoryImporter: Sendable {
-    /// Reads GGUF metadata; supplied by the caller so this module needs no weights code.
-    public typealias GGUFMetadataReader = @Sendable (URL) throws -> [String: GGUFScalar]
-
-    public var ggufReader: GGUFMetadataReader?
-
-    public init(ggufReader: GGUFMetadataReader? = nil) { self.ggufReader = ggufReader }
+    public init() {}
 
     /// - Parameters:
     ///   - directory: the repository's files.
@@ -38,11 +34,14 @@ public struct ModelDirectoryImporter: Sendable {
             .filter { $0.lowercased().hasSuffix(".gguf") }.sorted() ?? []
         for name in ggufFiles {
             let url = directory.appendingPathComponent(name)
-            guard let ggufReader else {
-                evidence.warnings.append("\(url.path): GGUF metadata not read (no reader configured)")
-                continue
+            // Only the header is read: a GGUF of many gigabytes costs a few kilobytes here.
+            let metadata: GGUFMetadata
+            do {
+                metadata = try GGUFReader.readMetadata(contentsOf: url)
+            } catch {
+                throw ImportError(file: url.path, message: "not a readable GGUF file: \(error)")
             }
-            evidence.apply(gguf: try ggufReader(url), file: url.path)
+            evidence.apply(gguf: metadata, file: url.path)
         }
         return evidence.batch()
     }
@@ -63,16 +62,6 @@ public struct ModelDirectoryImporter: Sendable {
         }
         return text
     }
-}
-
-/// A GGUF metadata value reduced to what lineage needs.
-public enum GGUFScalar: Sendable, Equatable {
-    case string(String)
-    case integer(Int64)
-    case other
-
-    public var string: String? { if case .string(let value) = self { value } else { nil } }
-    public var integer: Int64? { if case .integer(let value) = self { value } else { nil } }
 }
 
 /// What one model's files say, gathered before it becomes an ImportBatch.
@@ -170,25 +159,25 @@ struct ModelEvidence {
         addParent(base, evidence: "\(file): base_model_name_or_path", relation: .adapter)
     }
 
-    mutating func apply(gguf: [String: GGUFScalar], file: String) {
+    mutating func apply(gguf: GGUFMetadata, file: String) {
         isQuantized = true
-        if node.license == nil, let license = gguf["general.license"]?.string { node.license = license }
-        if let architecture = gguf["general.architecture"]?.string, node.architecture == nil {
+        if node.license == nil, let license = gguf["general.license"]?.stringValue { node.license = license }
+        if let architecture = gguf["general.architecture"]?.stringValue, node.architecture == nil {
             node.architecture = architecture
         }
         // general.source.* names the repo this GGUF was converted from; general.base_model.*
         // the models that one was trained from.
-        if let source = gguf["general.source.repo_url"]?.string {
+        if let source = gguf["general.source.repo_url"]?.stringValue {
             addParent(source, evidence: "\(file): general.source.repo_url", relation: .quantized)
         }
-        let count = Int(gguf["general.base_model.count"]?.integer ?? 0)
+        let count = Int(gguf["general.base_model.count"]?.integerValue ?? 0)
         for index in 0..<max(0, min(count, 64)) {
             let prefix = "general.base_model.\(index)"
             let reference: String?
-            if let url = gguf["\(prefix).repo_url"]?.string {
+            if let url = gguf["\(prefix).repo_url"]?.stringValue {
                 reference = url
-            } else if let name = gguf["\(prefix).name"]?.string {
-                let organization = gguf["\(prefix).organization"]?.string
+            } else if let name = gguf["\(prefix).name"]?.stringValue {
+                let organization = gguf["\(prefix).organization"]?.stringValue
                 reference = organization.map { "\($0.replacingOccurrences(of: " ", with: "-"))/\(name.replacingOccurrences(of: " ", with: "-"))" } ?? name
             } else {
                 reference = nil

@@ -25,7 +25,7 @@ struct ImportCommand: ParsableCommand {
     func run() throws {
         try runReporting {
             let store = try storeOptions.openStore()
-            let importer = ModelDirectoryImporter(ggufReader: nil)
+            let importer = ModelDirectoryImporter()
             for directory in directories {
                 let url = URL(fileURLWithPath: directory).standardizedFileURL
                 let batch = try importer.importDirectory(url, id: id)

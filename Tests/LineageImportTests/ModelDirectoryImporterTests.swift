@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 import LineageGraph
 @testable import LineageImport
 import Testing
@@ -143,20 +144,36 @@ struct ModelFolder {
     }
 
     @Test func ggufMetadataDeclaresSourceAndBases() throws {
-        let folder = try ModelFolder(files: ["model-Q4_K_M.gguf": "not read by this test"])
-        let importer = ModelDirectoryImporter { _ in
-            [
-                "general.architecture": .string("llama"),
-                "general.license": .string("llama2"),
-                "general.source.repo_url": .string("https://huggingface.co/yentinglin/Taiwan-LLaMa-v1.0"),
-                "general.base_model.count": .integer(1),
-                "general.base_model.0.repo_url": .string("https://huggingface.co/meta-llama/Llama-2-13b-hf"),
-            ]
-        }
+        let folder = try ModelFolder(files: [:])
+        let writer = try GGUFWriter(url: folder.url.appendingPathComponent("taiwan-llama-Q4_K_M.gguf"), keyValues: [
+            ("general.architecture", .string("llama")),
+            ("general.license", .string("llama2")),
+            ("general.source.repo_url", .string("https://huggingface.co/yentinglin/Taiwan-LLaMa-v1.0")),
+            ("general.base_model.count", .uint32(1)),
+            ("general.base_model.0.name", .string("Llama 2 13b hf")),
+            ("general.base_model.0.organization", .string("Meta Llama")),
+            ("general.base_model.0.repo_url", .string("https://huggingface.co/meta-llama/Llama-2-13b-hf")),
+        ], tensors: [GGUFTensorDescriptor(name: "output_norm.weight", dimensions: [4], type: .f32)])
+        try writer.writeTensorData(Data(count: 16))
+        try writer.finish()
         let batch = try importer.importDirectory(folder.url, id: "someone/Taiwan-LLaMa-GGUF")
         #expect(batch.nodes.first?.kind == .quantized)
-        #expect(batch.edges.first { $0.parent == "yentinglin/Taiwan-LLaMa-v1.0" }?.relation == .quantized)
-        #expect(batch.edges.contains { $0.parent == "meta-llama/Llama-2-13b-hf" })
+        #expect(batch.nodes.first?.license == "llama2")
+        #expect(batch.nodes.first?.architecture == "llama")
+        let source = try #require(batch.edges.first { $0.parent == "yentinglin/Taiwan-LLaMa-v1.0" })
+        #expect(source.relation == .quantized)
+        #expect(source.evidence.hasSuffix("taiwan-llama-Q4_K_M.gguf: general.source.repo_url"))
+        #expect(batch.edges.contains { $0.parent == "meta-llama/Llama-2-13b-hf" && $0.provenance == .declared })
+    }
+
+    @Test func aBrokenGGUFNamesTheFile() throws {
+        let folder = try ModelFolder(files: ["bad.gguf": "GGUF but not really"])
+        #expect {
+            try importer.importDirectory(folder.url)
+        } throws: { error in
+            let error = error as! ImportError
+            return error.file.hasSuffix("bad.gguf") && error.message.hasPrefix("not a readable GGUF file")
+        }
     }
 
     @Test func hubCachePathsNameTheRepo() {

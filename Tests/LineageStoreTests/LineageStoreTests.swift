@@ -1,0 +1,159 @@
+import Foundation
+import GRDB
+import LineageGraph
+import LineageImport
+@testable import LineageStore
+import Testing
+
+@Suite struct LineageStoreTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lineage-store-\(UUID().uuidString)")
+
+    let catalogYAML = """
+        family: llama-2
+        name: Llama 2
+        models:
+          - id: llama-2-7b
+            name: Llama 2 7B
+            hub: [meta-llama/Llama-2-7b-hf]
+            license: llama2
+          - id: llama-2-7b-chat
+            hub: [meta-llama/Llama-2-7b-chat-hf]
+            license: llama2
+            parents: [{id: llama-2-7b, relation: chat}]
+        """
+
+    func catalog(_ text: String? = nil) throws -> Catalog {
+        try CatalogLoader.load(files: [("llama-2.yaml", text ?? catalogYAML)])
+    }
+
+    func storeWithCatalog() throws -> LineageStore {
+        let store = try LineageStore(directory: directory)
+        let catalog = try catalog()
+        try store.replaceCatalog(with: catalog.batch, digest: catalog.digest, fileCount: 1)
+        return store
+    }
+
+    /// Everything the store holds, as bytes: equal snapshots mean nothing changed.
+    func snapshot(_ store: LineageStore) throws -> [UInt8] {
+        ExportFormat.json.export(try store.loadGraph())
+    }
+
+    @Test func aNewStoreIsMigratedAndInWALMode() throws {
+        let store = try LineageStore(directory: directory)
+        #expect(try store.catalogDigest() == nil)
+        let queue = try DatabaseQueue(path: directory.appendingPathComponent("lineage.sqlite").path)
+        let (mode, migrations, tables) = try queue.read { db throws -> (String?, [String], Bool) in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode"),
+             try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"),
+             try db.tableExists("edge") && db.tableExists("node") && db.tableExists("family") && db.tableExists("node_alias"))
+        }
+        #expect(mode == "wal")
+        #expect(migrations == ["v1: lineage graph"])
+        #expect(tables)
+        // Opening again is a no-op.
+        _ = try LineageStore(directory: directory)
+    }
+
+    @Test func theCatalogRoundTripsThroughTheDatabase() throws {
+        let store = try storeWithCatalog()
+        #expect(try store.catalogDigest() == catalog().digest)
+        let graph = try store.loadGraph()
+        #expect(graph.nodes.map(\.id) == ["llama-2-7b", "llama-2-7b-chat"])
+        #expect(graph.nodes[0].hubIDs == ["meta-llama/Llama-2-7b-hf"])
+        #expect(graph.nodes[1].kind == .finetuned)
+        #expect(graph.edges == [LineageEdge(parent: "llama-2-7b", child: "llama-2-7b-chat", relation: .chat, provenance: .curated)])
+        #expect(graph.families.map(\.name) == ["Llama 2"])
+    }
+
+    @Test func importedReferencesLandOnCatalogNodesByHubId() throws {
+        let store = try storeWithCatalog()
+        let batch = ImportBatch(
+            nodes: [LineageNode(id: "someone/tune", kind: .finetuned, license: "apache-2.0", hubIDs: ["someone/tune"])],
+            edges: [LineageEdge(parent: "META-LLAMA/Llama-2-7b-hf", child: "someone/tune", relation: .finetune, provenance: .declared)],
+            referencedNodes: [LineageNode(id: "META-LLAMA/Llama-2-7b-hf")])
+        let summary = try store.apply(batch, origin: "import:/tmp/tune")
+        #expect(summary.edges == 1)
+        let graph = try store.loadGraph()
+        #expect(graph.nodes.count == 3)  // no node was made for the alias
+        #expect(graph.edges.contains { $0.parent == "llama-2-7b" && $0.child == "someone/tune" })
+        let findings = graph.licenseFindings(for: graph.index["someone/tune"]!)
+        #expect(findings.map(\.ancestor) == ["llama-2-7b"])
+    }
+
+    @Test func aCycleIsRefusedAndNothingChanges() throws {
+        let store = try storeWithCatalog()
+        let before = try snapshot(store)
+        let counts = try store.counts()
+        let batch = ImportBatch(
+            nodes: [LineageNode(id: "x/loop")],
+            edges: [LineageEdge(parent: "llama-2-7b-chat", child: "x/loop", relation: .finetune, provenance: .declared),
+                    LineageEdge(parent: "x/loop", child: "llama-2-7b", relation: .finetune, provenance: .declared)])
+        #expect {
+            try store.apply(batch, origin: "import:/tmp/loop")
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("would make a cycle") && text.contains("llama-2-7b -> llama-2-7b-chat -> x/loop -> llama-2-7b")
+                && text.contains("nothing was changed")
+        }
+        #expect(try snapshot(store) == before)
+        #expect(try store.counts() == counts)
+    }
+
+    @Test func aDeclaredEdgeNeverWeakensACuratedOne() throws {
+        let store = try storeWithCatalog()
+        try store.apply(ImportBatch(edges: [
+            LineageEdge(parent: "llama-2-7b", child: "llama-2-7b-chat", relation: .finetune, provenance: .declared, confidence: 0.5, evidence: "card"),
+        ]), origin: "import:/tmp/card")
+        #expect(try store.loadGraph().edges.first?.provenance == .curated)
+        #expect(try store.loadGraph().edges.first?.relation == .chat)
+    }
+
+    @Test func importsDoNotOverwriteCatalogFacts() throws {
+        let store = try storeWithCatalog()
+        try store.apply(ImportBatch(nodes: [LineageNode(id: "meta-llama/Llama-2-7b-hf", name: "other", license: "mit")]),
+                        origin: "import:/tmp/x")
+        let node = try store.loadGraph().nodes.first { $0.id == "llama-2-7b" }
+        #expect(node?.license == "llama2")
+        #expect(node?.name == "Llama 2 7B")
+    }
+
+    @Test func aChangedCatalogReplacesTheOldOneAndFoldsImportedDuplicates() throws {
+        let store = try storeWithCatalog()
+        // Imported before the catalog knew it:
+        try store.apply(ImportBatch(
+            nodes: [LineageNode(id: "lmsys/vicuna-7b-v1.5", kind: .finetuned, hubIDs: ["lmsys/vicuna-7b-v1.5"])],
+            edges: [LineageEdge(parent: "meta-llama/Llama-2-7b-hf", child: "lmsys/vicuna-7b-v1.5", relation: .finetune, provenance: .declared)]),
+            origin: "import:/tmp/vicuna")
+        let changed = try catalog("""
+            family: llama-2
+            name: Llama 2
+            models:
+              - id: llama-2-7b
+                hub: [meta-llama/Llama-2-7b-hf]
+                license: llama2
+              - id: vicuna-7b-v1-5
+                hub: [lmsys/vicuna-7b-v1.5]
+                license: llama2
+            """)
+        try store.replaceCatalog(with: changed.batch, digest: changed.digest, fileCount: 1)
+        let graph = try store.loadGraph()
+        #expect(graph.nodes.map(\.id) == ["llama-2-7b", "vicuna-7b-v1-5"])
+        #expect(graph.edges.map { "\($0.parent)>\($0.child)" } == ["llama-2-7b>vicuna-7b-v1-5"])
+        #expect(try store.catalogDigest() == changed.digest)
+    }
+
+    @Test func theStoreIsFoundFromFlagThenEnvironmentThenXDG() {
+        #expect(StoreLocation.resolve(explicit: "/a", environment: ["LINEAGE_STORE": "/b"]).path == "/a")
+        #expect(StoreLocation.resolve(explicit: nil, environment: ["LINEAGE_STORE": "/b", "HOME": "/h"]).path == "/b")
+        #expect(StoreLocation.resolve(explicit: nil, environment: ["XDG_DATA_HOME": "/x", "HOME": "/h"]).path == "/x/lineage")
+        #expect(StoreLocation.resolve(explicit: nil, environment: ["HOME": "/h"]).path == "/h/.local/share/lineage")
+    }
+
+    @Test func anUnwritableStoreSaysWhatToDo() {
+        #expect {
+            try LineageStore(directory: URL(fileURLWithPath: "/proc/lineage-cannot-be-here"))
+        } throws: { error in
+            "\(error)".contains("cannot open the store at /proc/lineage-cannot-be-here") && "\(error)".contains("--store DIR")
+        }
+    }
+}
