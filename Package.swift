@@ -64,7 +64,7 @@ let package = Package(
             name: "LineageStoreTests",
             dependencies: ["LineageStore", "LineageImport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "LineageCLITests", dependencies: ["LineageGraph"]),
+        .testTarget(name: "LineageCLITests", dependencies: ["lineage"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -48,6 +48,12 @@ func runReporting(_ body: () throws -> Void) throws {
     }
 }
 
+/// A failure to report as `lineage: error: ...` with exit code 1 (not a usage error).
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
 enum Terminal {
     static func error(_ message: String) {
         FileHandle.standardError.write(Data("lineage: error: \(message)\n".utf8))
@@ -72,7 +78,7 @@ extension LineageGraph {
         var message = "no model or dataset '\(reference)' in the graph"
         if !suggestions.isEmpty { message += "; did you mean: \(suggestions.joined(separator: ", "))?" }
         else { message += "; `lineage export --format json` lists every id" }
-        throw ValidationError(message)
+        throw CommandFailure(message)
     }
 
     func label(_ node: Int32) -> String {

@@ -43,7 +43,7 @@ struct PathCommand: ParsableCommand {
             let source = try graph.require(from)
             let target = try graph.require(to)
             guard let steps = graph.path(from: source, to: target) else {
-                throw ValidationError("\(graph.label(source)) and \(graph.label(target)) share no ancestor")
+                throw CommandFailure("\(graph.label(source)) and \(graph.label(target)) share no ancestor")
             }
             for step in steps {
                 guard let edgeIndex = step.edge else {
@@ -70,7 +70,7 @@ struct FamilyCommand: ParsableCommand {
                 familyID = name
             } else {
                 let node = graph.nodes[Int(try graph.require(name))]
-                guard let family = node.family else { throw ValidationError("\(node.id) belongs to no family") }
+                guard let family = node.family else { throw CommandFailure("\(node.id) belongs to no family") }
                 familyID = family
             }
             let family = graph.families.first { $0.id == familyID }

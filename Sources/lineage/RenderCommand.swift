@@ -18,6 +18,9 @@ struct RenderCommand: ParsableCommand {
     var layout: String = "dot"
 
     func validate() throws {
+        guard Graphviz.layouts.contains(layout) else {
+            throw ValidationError("unknown layout '\(layout)' (\(Graphviz.layouts.joined(separator: ", ")))")
+        }
         guard Graphviz.format(forOutput: output) != nil else {
             throw ValidationError("cannot tell the picture format from '\(output)': name it .svg, .png or .pdf")
         }
@@ -34,6 +37,8 @@ struct RenderCommand: ParsableCommand {
 
 /// Runs Graphviz's layout programs.
 enum Graphviz {
+    static let layouts = ["dot", "neato", "fdp", "sfdp", "twopi", "circo"]
+
     static func format(forOutput path: String) -> String? {
         switch URL(fileURLWithPath: path).pathExtension.lowercased() {
         case "svg": "svg"
@@ -67,9 +72,6 @@ enum Graphviz {
     /// Feeds `dot` on standard input and writes to a temporary file first, so a failed render
     /// leaves no broken picture behind.
     static func render(_ dot: [UInt8], layout: String, format: String, to output: String) throws {
-        guard ["dot", "neato", "fdp", "sfdp", "twopi", "circo"].contains(layout) else {
-            throw ValidationError("unknown layout '\(layout)' (dot, neato, fdp, sfdp, twopi, circo)")
-        }
         guard let program = executable(named: layout) else { throw NotInstalled(program: layout) }
         let target = URL(fileURLWithPath: output)
         let temporary = target.deletingLastPathComponent()
@@ -90,7 +92,7 @@ enum Graphviz {
         let message = errorText.wait()
         guard process.terminationStatus == 0 else {
             try? FileManager.default.removeItem(at: temporary)
-            throw ValidationError("\(layout) failed (exit \(process.terminationStatus)): \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw CommandFailure("\(layout) failed (exit \(process.terminationStatus)): \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         if FileManager.default.fileExists(atPath: target.path) { try FileManager.default.removeItem(at: target) }
         try FileManager.default.moveItem(at: temporary, to: target)

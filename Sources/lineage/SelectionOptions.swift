@@ -28,7 +28,7 @@ struct SelectionOptions: ParsableArguments {
         }
         if let family {
             guard graph.families.contains(where: { $0.id == family }) else {
-                throw ValidationError("no family '\(family)'; known families: \(graph.families.map(\.id).joined(separator: ", "))")
+                throw CommandFailure("no family '\(family)'; known families: \(graph.families.map(\.id).joined(separator: ", "))")
             }
             let members = graph.familySelection(family)
             selection = selection.map { $0.intersection(members) } ?? members

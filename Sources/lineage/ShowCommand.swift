@@ -29,8 +29,9 @@ struct ModelReport {
     var text: String {
         let model = graph.nodes[Int(node)]
         var lines: [String] = ["\(model.name)  [\(model.id)]"]
+        let width = max(15, model.facts.keys.map(\.count).max() ?? 0)
         func field(_ name: String, _ value: String?) {
-            if let value, !value.isEmpty { lines.append("  \(name.padding(toLength: 15, withPad: " ", startingAt: 0)) \(value)") }
+            if let value, !value.isEmpty { lines.append("  \(name.padding(toLength: width, withPad: " ", startingAt: 0)) \(value)") }
         }
         field("kind", model.kind.rawValue)
         field("family", model.family.map { id in graph.families.first { $0.id == id }?.name ?? id })
@@ -44,7 +45,7 @@ struct ModelReport {
         field("availability", model.availability)
         for key in model.facts.keys.sorted() { field(key, model.facts[key]) }
         for correction in model.corrections {
-            lines.append("  correction      \(correction.field): the survey says \(correction.survey); in fact \(correction.fact) (\(correction.source))")
+            lines.append("  \("correction".padding(toLength: width, withPad: " ", startingAt: 0)) \(correction.field): the survey says \(correction.survey); in fact \(correction.fact) (\(correction.source))")
         }
         lines.append("parents:")
         let incoming = graph.incomingEdges(of: node)
