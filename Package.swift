@@ -4,6 +4,7 @@ import PackageDescription
 // Module map (arrows point one way, see README "Architecture"):
 //   LineageGraph   value types, in-memory DAG, queries, license check, exporters (no deps)
 //   GGUF           the GGUF container: reader and streaming writer (no deps)
+//   WeightFormats  safetensors reader, quantization kernels byte-identical to ggml's
 //   LineageImport  catalog YAML, model cards, config/adapter JSON, GGUF metadata -> ImportBatch
 //   LineageStore   SQLite (GRDB): migrations, transactional imports, graph loading
 //   LineageCatalogData  the Graph/ catalog embedded in the binary by the EmbedCatalog plugin
@@ -16,6 +17,8 @@ let package = Package(
         .library(name: "LineageGraph", targets: ["LineageGraph"]),
         .library(name: "LineageImport", targets: ["LineageImport"]),
         .library(name: "LineageStore", targets: ["LineageStore"]),
+        .library(name: "GGUF", targets: ["GGUF"]),
+        .library(name: "WeightFormats", targets: ["WeightFormats"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,6 +29,7 @@ let package = Package(
     targets: [
         .target(name: "LineageGraph"),
         .target(name: "GGUF"),
+        .target(name: "WeightFormats", dependencies: ["GGUF"]),
         .target(
             name: "LineageImport",
             dependencies: ["LineageGraph", "GGUF", "Yams"]
@@ -54,11 +58,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "lineage-graph-bench",
-            dependencies: ["LineageGraph", "LineageImport", "LineageStore"],
+            dependencies: ["LineageGraph", "LineageStore"],
             path: "Benchmarks/lineage-graph-bench"
         ),
         .testTarget(name: "LineageGraphTests", dependencies: ["LineageGraph"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
+        .testTarget(name: "WeightFormatsTests", dependencies: ["WeightFormats", "GGUF"]),
         .testTarget(name: "LineageImportTests", dependencies: ["LineageImport", "GGUF"]),
         .testTarget(
             name: "LineageStoreTests",

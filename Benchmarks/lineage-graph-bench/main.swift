@@ -1,1 +1,174 @@
-print("placeholder")
+import Foundation
+import LineageGraph
+import LineageStore
+
+// The lineage graph benchmark (see scripts/bench-graph.sh, which runs it side by side with
+// networkx on the same data and prints the ratios).
+//
+//   lineage-graph-bench generate N FILE    write a Hub-like lineage of N models as TSV
+//   lineage-graph-bench run FILE REPEAT    time import, load, descendants, JSON and DOT export
+//
+// TSV columns: id, license, kind, relation, parents (comma-separated). Parents come before
+// their children, as they would in a crawl ordered by creation date.
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 4 else {
+    FileHandle.standardError.write(Data("usage: lineage-graph-bench generate N FILE | run FILE REPEAT\n".utf8))
+    exit(2)
+}
+
+/// SplitMix64: deterministic across runs and platforms, so every run sees the same graph.
+struct SplitMix64 {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+}
+
+/// A lineage shaped like the Hub's (Model Atlas): few foundation models, children picked by
+/// preferential attachment (popular bases collect most fine-tunes), quantizations and
+/// adapters as leaves, a few merges with two parents.
+func generate(count: Int, to path: String) throws {
+    var random = SplitMix64(state: 20_231_129)
+    let licenses = ["apache-2.0", "llama2", "mit", "cc-by-nc-4.0", "bigscience-openrail-m", "other"]
+    // Each model appears here once, plus once per child: picking uniformly from it is
+    // picking a parent in proportion to its popularity.
+    var attachment: [Int32] = []
+    attachment.reserveCapacity(count * 2)
+    var out = OutputBuffer(capacity: count * 64)
+    func id(_ index: Int) -> String { "org\(index % 5000)/model-\(index)" }
+    for index in 0..<count {
+        let roll = random.unit()
+        var kind = "pretrained", relation = "", parents: [Int] = []
+        if index < 8 || roll < 0.01 {
+            // a new foundation model
+        } else {
+            let parent = Int(attachment[random.below(attachment.count)])
+            parents = [parent]
+            switch random.unit() {
+            case ..<0.25: kind = "quantized"; relation = "quantized"
+            case ..<0.35: kind = "adapter"; relation = "adapter"
+            case ..<0.37:
+                kind = "merge"; relation = "merge"
+                let other = Int(attachment[random.below(attachment.count)])
+                if other != parent { parents.append(other) }
+            default: kind = "finetuned"; relation = "finetune"
+            }
+        }
+        out.write(id(index)); out.write(9)
+        out.write(licenses[random.below(licenses.count)]); out.write(9)
+        out.write(kind); out.write(9)
+        out.write(relation); out.write(9)
+        out.write(parents.map(id).joined(separator: ",")); out.write(10)
+        for parent in parents { attachment.append(Int32(parent)) }
+        // Quantizations and adapters are leaves: nobody builds on them.
+        if kind != "quantized" && kind != "adapter" { attachment.append(Int32(index)) }
+    }
+    try Data(out.bytes).write(to: URL(fileURLWithPath: path))
+}
+
+/// Parses the TSV into an import batch (what `lineage import` hands the store).
+func parse(_ path: String) throws -> ImportBatch {
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    var batch = ImportBatch()
+    batch.nodes.reserveCapacity(data.count / 50)
+    batch.edges.reserveCapacity(data.count / 50)
+    data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+        let bytes = raw.bindMemory(to: UInt8.self)
+        var lineStart = 0
+        var fields: [Substring] = []
+        for position in 0..<bytes.count where bytes[position] == 10 {
+            let line = String(decoding: UnsafeBufferPointer(rebasing: bytes[lineStart..<position]), as: UTF8.self)
+            lineStart = position + 1
+            fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            let id = String(fields[0])
+            batch.nodes.append(LineageNode(id: id, name: id, kind: NodeKind(rawValue: String(fields[2])) ?? .finetuned,
+                                           license: String(fields[1])))
+            if let relation = Relation(rawValue: String(fields[3])) {
+                for parent in fields[4].split(separator: ",") {
+                    batch.edges.append(LineageEdge(parent: String(parent), child: id, relation: relation, provenance: .declared))
+                }
+            }
+        }
+    }
+    return batch
+}
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+func peakRSSMegabytes() -> Double {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_maxrss) / 1024  // kilobytes on Linux
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    return Double(usage.ru_maxrss) / 1024 / 1024  // bytes on Darwin
+    #endif
+}
+
+func run(path: String, repeats: Int) throws {
+    let largestRoot = "org0/model-0"
+    var results: [String: [Double]] = [:]
+    var facts: [String: Int] = [:]
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lineage-graph-bench-\(getpid())")
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    for round in 0..<repeats {
+        let storeDirectory = scratch.appendingPathComponent("store-\(round)")
+        var batch = ImportBatch()
+        var memoryGraph: LineageGraph?
+        results["build in memory (parse + DAG)", default: []].append(try seconds {
+            batch = try parse(path)
+            memoryGraph = try LineageGraph(nodes: batch.nodes, edges: batch.edges)
+        })
+        memoryGraph = nil
+        results["import (parse + SQLite, one transaction)", default: []].append(try seconds {
+            let parsed = try parse(path)
+            let store = try LineageStore(directory: storeDirectory)
+            try store.apply(parsed, origin: "bench")
+        })
+        var graph: LineageGraph!
+        results["load the graph from SQLite", default: []].append(try seconds {
+            graph = try LineageStore(directory: storeDirectory).loadGraph()
+        })
+        facts["nodes"] = graph.nodes.count
+        facts["edges"] = graph.edges.count
+        let root = graph.index[largestRoot]!
+        var reached = 0
+        results["descendants of the largest root", default: []].append(seconds {
+            reached = graph.descendants(of: root).count
+        })
+        facts["descendants"] = reached
+        let json = scratch.appendingPathComponent("graph.json")
+        results["export node-link JSON to a file", default: []].append(try seconds {
+            try Data(NodeLinkJSONExporter().export(graph)).write(to: json)
+        })
+        let dot = scratch.appendingPathComponent("graph.dot")
+        results["export DOT to a file", default: []].append(try seconds {
+            try Data(DOTExporter().export(graph)).write(to: dot)
+        })
+        try? FileManager.default.removeItem(at: storeDirectory)
+    }
+    let report: [String: Any] = ["seconds": results, "facts": facts, "peak_rss_mb": peakRSSMegabytes()]
+    let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+    FileHandle.standardOutput.write(data)
+    FileHandle.standardOutput.write(Data("\n".utf8))
+}
+
+switch arguments[1] {
+case "generate": try generate(count: Int(arguments[2])!, to: arguments[3])
+case "run": try run(path: arguments[2], repeats: Int(arguments[3])!)
+default:
+    FileHandle.standardError.write(Data("unknown mode \(arguments[1])\n".utf8))
+    exit(2)
+}

@@ -279,24 +279,26 @@ public enum GGUFReader {
         return .array(elementType: elementType, elements: elements)
     }
 
-    private static func readScalar(_ cursor: inout ByteCursor, type: GGUFValueType, subject: String) throws -> GGUFValue {
+    private static func readScalar(
+        _ cursor: inout ByteCursor, type: GGUFValueType, subject: @autoclosure () -> String
+    ) throws -> GGUFValue {
         switch type {
-        case .uint8: return .uint8(try cursor.read(UInt8.self, "u8 value", subject: subject))
-        case .int8: return .int8(try cursor.read(Int8.self, "i8 value", subject: subject))
-        case .uint16: return .uint16(try cursor.read(UInt16.self, "u16 value", subject: subject))
-        case .int16: return .int16(try cursor.read(Int16.self, "i16 value", subject: subject))
-        case .uint32: return .uint32(try cursor.read(UInt32.self, "u32 value", subject: subject))
-        case .int32: return .int32(try cursor.read(Int32.self, "i32 value", subject: subject))
+        case .uint8: return .uint8(try cursor.read(UInt8.self, "u8 value", subject: subject()))
+        case .int8: return .int8(try cursor.read(Int8.self, "i8 value", subject: subject()))
+        case .uint16: return .uint16(try cursor.read(UInt16.self, "u16 value", subject: subject()))
+        case .int16: return .int16(try cursor.read(Int16.self, "i16 value", subject: subject()))
+        case .uint32: return .uint32(try cursor.read(UInt32.self, "u32 value", subject: subject()))
+        case .int32: return .int32(try cursor.read(Int32.self, "i32 value", subject: subject()))
         case .float32:
-            return .float32(Float(bitPattern: try cursor.read(UInt32.self, "f32 value", subject: subject)))
+            return .float32(Float(bitPattern: try cursor.read(UInt32.self, "f32 value", subject: subject())))
         case .bool:
             // llama.cpp reads a byte and treats any non-zero value as true.
-            return .bool(try cursor.read(UInt8.self, "bool value", subject: subject) != 0)
-        case .string: return .string(try cursor.readString("string value", subject: subject))
-        case .uint64: return .uint64(try cursor.read(UInt64.self, "u64 value", subject: subject))
-        case .int64: return .int64(try cursor.read(Int64.self, "i64 value", subject: subject))
+            return .bool(try cursor.read(UInt8.self, "bool value", subject: subject()) != 0)
+        case .string: return .string(try cursor.readString("string value", subject: subject()))
+        case .uint64: return .uint64(try cursor.read(UInt64.self, "u64 value", subject: subject()))
+        case .int64: return .int64(try cursor.read(Int64.self, "i64 value", subject: subject()))
         case .float64:
-            return .float64(Double(bitPattern: try cursor.read(UInt64.self, "f64 value", subject: subject)))
+            return .float64(Double(bitPattern: try cursor.read(UInt64.self, "f64 value", subject: subject())))
         case .array:
             preconditionFailure("arrays are handled by readValue")
         }

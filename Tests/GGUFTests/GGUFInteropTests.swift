@@ -40,3 +40,32 @@ struct GGUFInteropTests {
         #expect(metadata.tensor(named: "token_embd.weight")?.dimensions == [8, 3])
     }
 }
+
+/// llama.cpp's own GGUF loader (gguf_init_from_file in libggml-base, through ctypes) must
+/// accept what we write: it is stricter than gguf-py about value types and offsets.
+@Suite("GGUF interop with llama.cpp's loader")
+struct GGUFLlamaCppLoaderTests {
+    static var ggmlAvailable: Bool {
+        (try? TestSupport.runPython("ggml_quantize.py", ["version"])) != nil
+    }
+
+    @Test("gguf_init_from_file loads our file with the same keys, tensors and offsets", .enabled(if: ggmlAvailable))
+    func ggmlLoadsOurFile() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("ours.gguf")
+        try writeSampleFile(to: url, alignment: 64)
+        let info = try TestSupport.runPythonJSON("ggml_quantize.py", ["gguf-info", url.path])
+        #expect(info["loaded"] as? Bool == true)
+        let metadata = try GGUFReader.readMetadata(contentsOf: url)
+        #expect((info["alignment"] as? Int) == 64)
+        #expect((info["data_offset"] as? Int).map(UInt64.init) == metadata.dataOffset)
+        let kv = info["kv"] as! [[Any]]
+        #expect(kv.map { $0[0] as! String } == metadata.keyValues.map(\.key))
+        #expect(kv.map { UInt32($0[1] as! Int) } == metadata.keyValues.map(\.value.type.rawValue))
+        let tensors = info["tensors"] as! [[Any]]
+        #expect(tensors.map { $0[0] as! String } == metadata.tensors.map(\.name))
+        #expect(tensors.map { UInt64($0[2] as! Int) } == metadata.tensors.map(\.offset))
+        #expect(tensors.map { UInt64($0[3] as! Int) } == metadata.tensors.map(\.byteCount))
+    }
+}

@@ -190,3 +190,28 @@ struct GGUFRoundTripTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }
 }
+
+@Suite("GGUF large metadata")
+struct GGUFLargeMetadataTests {
+    @Test("a 150k-token vocabulary round trips")
+    func largeVocabulary() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("vocab.gguf")
+        let n = 150_000
+        let tokens = (0..<n).map { "tok\($0)" }
+        let writer = try GGUFWriter(url: url, keyValues: [
+            ("tokenizer.ggml.tokens", .stringArray(tokens)),
+            ("tokenizer.ggml.scores", .float32Array((0..<n).map { Float($0) })),
+            ("tokenizer.ggml.token_type", .int32Array([Int32](repeating: 1, count: n))),
+        ], tensors: [])
+        try writer.finish()
+        let clock = ContinuousClock()
+        var metadata: GGUFMetadata?
+        let elapsed = try clock.measure { metadata = try GGUFReader.readMetadata(contentsOf: url) }
+        #expect(metadata?["tokenizer.ggml.tokens"]?.arrayValue?.count == n)
+        #expect(metadata?["tokenizer.ggml.tokens"]?.arrayValue?.last == .string("tok149999"))
+        #expect(metadata?["tokenizer.ggml.scores"]?.arrayValue?[1234] == .float32(1234))
+        print("read 3 x \(n)-element arrays in \(elapsed)")
+    }
+}

@@ -5,13 +5,15 @@ Used by the Swift tests to prove that files lineage writes read back identically
 reference implementation. Float values are given as IEEE bit patterns so that the comparison
 is exact, 64-bit unsigned values and f64 bit patterns as decimal strings; tensor data is given as hex (tests only use small tensors).
 
-usage: gguf_dump.py FILE
+usage: gguf_dump.py FILE [--dequantize]
+  --dequantize  also give each tensor's gguf.quants.dequantize() result as float32 LE hex
 """
 import json
 import sys
 
 import numpy as np
 from gguf import GGUFReader, GGUFValueType
+from gguf.quants import dequantize
 
 
 def scalar(vtype, part):
@@ -29,7 +31,7 @@ def scalar(vtype, part):
     return int(part[0])
 
 
-def main(path):
+def main(path, with_dequantized=False):
     reader = GGUFReader(path)
     out = {
         "alignment": int(reader.alignment),
@@ -66,8 +68,11 @@ def main(path):
             "n_bytes": int(t.n_bytes),
             "data_hex": data.hex(),
         })
+        if with_dequantized:
+            values = dequantize(np.asarray(t.data), t.tensor_type).astype("<f4")
+            out["tensors"][-1]["dequantized_hex"] = values.tobytes().hex()
     json.dump(out, sys.stdout)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], "--dequantize" in sys.argv[2:])

@@ -1,0 +1,72 @@
+"""networkx doing what lineage-graph-bench does, on the same TSV, for the side-by-side table.
+Usage: graph_networkx.py FILE REPEAT -> one JSON line of timings (seconds per repeat)."""
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+
+import networkx as nx
+
+LARGEST_ROOT = "org0/model-0"
+
+
+def build(path):
+    graph = nx.DiGraph()
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            node, license_id, kind, relation, parents = line.rstrip("\n").split("\t")
+            graph.add_node(node, name=node, kind=kind, license=license_id)
+            if parents:
+                for parent in parents.split(","):
+                    graph.add_edge(parent, node, relation=relation, provenance="declared", confidence=1.0)
+    return graph
+
+
+def quote(text):
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_dot(graph, path):
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("digraph lineage {\n")
+        for node, data in graph.nodes(data=True):
+            out.write(f"  {quote(node)} [label={quote(data.get('name', node))}];\n")
+        for source, target, data in graph.edges(data=True):
+            out.write(f"  {quote(source)} -> {quote(target)} [label={quote(data['relation'])}];\n")
+        out.write("}\n")
+
+
+def main():
+    path, repeats = sys.argv[1], int(sys.argv[2])
+    seconds = {}
+    facts = {}
+    scratch = tempfile.mkdtemp(prefix="lineage-graph-bench-nx-")
+
+    def timed(name, body):
+        start = time.perf_counter()
+        result = body()
+        seconds.setdefault(name, []).append(time.perf_counter() - start)
+        return result
+
+    for _ in range(repeats):
+        graph = timed("build in memory (parse + DAG)", lambda: build(path))
+        facts["nodes"], facts["edges"] = graph.number_of_nodes(), graph.number_of_edges()
+        reached = timed("descendants of the largest root", lambda: nx.descendants(graph, LARGEST_ROOT))
+        facts["descendants"] = len(reached)
+        json_path = os.path.join(scratch, "graph.json")
+
+        def export_json():
+            with open(json_path, "w", encoding="utf-8") as out:
+                json.dump(nx.node_link_data(graph, edges="edges"), out)
+
+        timed("export node-link JSON to a file", export_json)
+        timed("export DOT to a file", lambda: write_dot(graph, os.path.join(scratch, "graph.dot")))
+        del graph
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "facts": facts, "peak_rss_mb": peak}, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what lineage needs to build, run and test on Debian or Ubuntu: the system packages
+# (apt) and the Python tools the tests check our output with (pip). Safe to run again: it
+# installs only what is missing. The Swift 6.3 toolchain itself must already be on PATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# libsqlite3-dev: GRDB links the system SQLite. libgit2-dev: the mirror's git source.
+# graphviz: `lineage render`. git-lfs, sqlite3: the tests' upstreams and database checks.
+# g++, cmake: pip builds llama.cpp (llama-cpp-python) for the quantizer byte-identity tests.
+packages=(libsqlite3-dev libgit2-dev pkg-config graphviz git git-lfs sqlite3 ca-certificates g++ cmake)
+if ! command -v python3 >/dev/null; then packages+=(python3 python3-pip python3-venv); fi
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "setup: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -c 'import networkx, gguf, numpy, safetensors, llama_cpp' 2>/dev/null; then
+  echo "setup: installing the Python test tools (scripts/requirements-test.txt)" >&2
+  # Debian's own python3 refuses pip installs outside a venv (PEP 668) unless told.
+  python3 -m pip install -q -r scripts/requirements-test.txt 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages -r scripts/requirements-test.txt
+fi
+
+if ! command -v swift >/dev/null; then
+  echo "setup: no Swift toolchain on PATH; install Swift 6.3 from swift.org and run this again" >&2
+  exit 1
+fi
