@@ -36,7 +36,11 @@ let package = Package(
         ),
         .target(
             name: "LineageStore",
-            dependencies: ["LineageGraph", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "LineageGraph",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
         ),
         .target(
             name: "LineageCatalogData",

@@ -142,6 +142,25 @@ import Testing
         #expect(try store.catalogDigest() == changed.digest)
     }
 
+    @Test func theDatabaseRefusesRowsOutsideTheVocabulary() throws {
+        let store = try storeWithCatalog()
+        let queue = try DatabaseQueue(path: directory.appendingPathComponent("lineage.sqlite").path)
+        try queue.write { db in try db.execute(sql: "PRAGMA foreign_keys = ON") }
+        #expect(throws: DatabaseError.self) {
+            try queue.write { db in
+                try db.execute(sql: "INSERT INTO edge VALUES ('llama-2-7b-chat', 'llama-2-7b', 'cousin', 'curated', 1, '', 'x')")
+            }
+        }
+        #expect(throws: DatabaseError.self) {
+            try queue.write { db in
+                try db.execute(sql: "INSERT INTO edge VALUES ('llama-2-7b', 'ghost', 'finetune', 'curated', 1, '', 'x')")
+            }
+        }
+        let violations = try queue.read { db in try Row.fetchAll(db, sql: "PRAGMA foreign_key_check") }
+        #expect(violations.isEmpty)
+        #expect(try store.counts().edges == 1)
+    }
+
     @Test func theStoreIsFoundFromFlagThenEnvironmentThenXDG() {
         #expect(StoreLocation.resolve(explicit: "/a", environment: ["LINEAGE_STORE": "/b"]).path == "/a")
         #expect(StoreLocation.resolve(explicit: nil, environment: ["LINEAGE_STORE": "/b", "HOME": "/h"]).path == "/b")
