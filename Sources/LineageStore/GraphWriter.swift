@@ -43,10 +43,22 @@ struct GraphWriter {
             """)
     }
 
-    mutating func upsert(nodes: [LineageNode], origin: String) throws {
-        // Sort positions, not the nodes: moving large values a million times costs more than
-        // the comparisons.
-        for node in nodes.indices.sorted(by: { nodes[$0].id < nodes[$1].id }).lazy.map({ nodes[$0] }) {
+    /// Positions of `nodes` in id order. Positions, not the nodes: moving large values a
+    /// million times costs more than the comparisons.
+    static func keyOrder(of nodes: [LineageNode]) -> [Int] {
+        nodes.indices.sorted { nodes[$0].id < nodes[$1].id }
+    }
+
+    /// Positions of `edges` in (parent, child) order, the edge table's key.
+    static func keyOrder(of edges: [LineageEdge]) -> [Int] {
+        edges.indices.sorted { left, right in
+            let leftParent = edges[left].parent, rightParent = edges[right].parent
+            return leftParent == rightParent ? edges[left].child < edges[right].child : leftParent < rightParent
+        }
+    }
+
+    mutating func upsert(nodes: [LineageNode], origin: String, order: [Int]? = nil) throws {
+        for node in (order ?? Self.keyOrder(of: nodes)).lazy.map({ nodes[$0] }) {
             let family = node.family.flatMap { families.contains($0) ? $0 : nil }
             try upsertNode.execute(
                 .text(node.id), .text(node.name), .text(node.kind.rawValue), .text(family), .text(node.organization),
@@ -71,12 +83,31 @@ struct GraphWriter {
         }
     }
 
-    mutating func upsert(edges: [LineageEdge], origin: String) throws {
-        let order = edges.indices.sorted { (edges[$0].parent, edges[$0].child) < (edges[$1].parent, edges[$1].child) }
-        for edge in order.lazy.map({ edges[$0] }) {
+    /// Every edge endpoint must be a node being written or one already stored. Checked here,
+    /// once per distinct id, when SQLite's own per-row checks are off (bulk writes).
+    func checkEndpoints(of edges: [LineageEdge], written known: Set<String>) throws {
+        var checked = Set<String>()
+        for edge in edges {
+            for id in [edge.parent, edge.child] where !known.contains(id) && checked.insert(id).inserted {
+                guard try Bool.fetchOne(db, sql: "SELECT 1 FROM node WHERE id = ?", arguments: [id]) == true else {
+                    throw DatabaseError(resultCode: .SQLITE_CONSTRAINT_FOREIGNKEY,
+                                        message: "edge \(edge.parent) -> \(edge.child) names '\(id)', which is neither imported nor in the store")
+                }
+            }
+        }
+    }
+
+    /// Writes edges in key order. With `rebuildingChildIndex`, the child index is dropped
+    /// first and built once at the end from sorted keys, instead of taking a million random
+    /// inserts (a bulk import into a table that size).
+    mutating func upsert(edges: [LineageEdge], origin: String, order: [Int]? = nil, rebuildingChildIndex: Bool = false) throws {
+        // Inside the transaction: a failure rolls the drop back with everything else.
+        if rebuildingChildIndex { try db.execute(sql: "DROP INDEX edge_child") }
+        for edge in (order ?? Self.keyOrder(of: edges)).lazy.map({ edges[$0] }) {
             try upsertEdge.execute(.text(edge.parent), .text(edge.child), .text(edge.relation.rawValue),
                                    .text(edge.provenance.rawValue), .real(edge.confidence), .text(edge.evidence), .text(origin))
         }
+        if rebuildingChildIndex { try db.execute(sql: "CREATE INDEX edge_child ON edge(child_id)") }
     }
 
     private static func rankSQL(_ column: String) -> String {

@@ -7,6 +7,8 @@ import LineageGraph
 public final class LineageStore: Sendable {
     public let directory: URL
     private let pool: DatabasePool
+    /// Imports of at least this many nodes and edges take the bulk path (see `write`).
+    private let bulkThreshold: Int
 
     public static let databaseName = "lineage.sqlite"
 
@@ -25,8 +27,9 @@ public final class LineageStore: Sendable {
     }
 
     /// Opens (creating when needed) the store in `directory` and brings its schema up to date.
-    public init(directory: URL) throws {
+    public init(directory: URL, bulkThreshold: Int = 100_000) throws {
         self.directory = directory
+        self.bulkThreshold = bulkThreshold
         let path = directory.appendingPathComponent(Self.databaseName).path
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -93,7 +96,8 @@ public final class LineageStore: Sendable {
     /// Catalog facts are never overwritten by an import; a curated edge is never weakened.
     @discardableResult
     public func apply(_ batch: ImportBatch, origin: String) throws -> ImportSummary {
-        try write(origin: origin) { db in
+        let bulk = batch.nodes.count + batch.edges.count >= bulkThreshold
+        return try write(origin: origin, bulk: bulk) { db in
             // Into a graph without edges, only the batch's own edges can close a cycle: check
             // those in memory instead of reading the table back.
             let hadEdges = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM edge)") ?? true
@@ -117,40 +121,60 @@ public final class LineageStore: Sendable {
                 edge.child = resolve(edge.child)
                 return edge
             }
+            // The second core sorts the edges and looks for cycles while SQLite takes the nodes.
+            let edgeOrder = BackgroundWork { GraphWriter.keyOrder(of: edges) }
+            let batchCycle = hadEdges ? nil : BackgroundWork { LineageGraph.findCycle(edges: edges.map { ($0.parent, $0.child) }) }
             var writer = try GraphWriter(db)
+            if bulk {
+                try writer.checkEndpoints(of: edges, written: Set(nodes.map(\.id)).union(referenced.map(\.id)).union(catalogNodes))
+            }
             try writer.upsert(nodes: nodes, origin: origin)
             try writer.insertIfMissing(referenced)
-            try writer.upsert(edges: edges, origin: origin)
+            try writer.upsert(edges: edges, origin: origin, order: edgeOrder.wait(), rebuildingChildIndex: bulk)
             let summary = ImportSummary(nodes: batch.nodes.count, edges: edges.count, warnings: batch.warnings)
-            return (summary, hadEdges ? .wholeGraph : .edges(edges.map { ($0.parent, $0.child) }))
+            return (summary, batchCycle.map { .checked($0.wait()) } ?? .wholeGraph)
         }
     }
 
     /// Which edges a write must check for cycles.
     private enum CycleScope {
         case wholeGraph
-        case edges([(parent: String, child: String)])
+        /// Already checked: the cycle found, or nil.
+        case checked([String]?)
     }
 
     /// Runs `body` in one write transaction, refuses the result if the graph now has a
     /// cycle (rolling everything back), and logs the import.
+    ///
+    /// A bulk write (a large import) turns SQLite's per-row foreign-key probes off for its
+    /// transaction: on a million rows they cost more than the inserts. The writer checks every
+    /// edge endpoint itself before writing (GraphWriter.checkEndpoints), and the vocabularies
+    /// come from Swift enums, so what the probes would catch cannot reach the table.
     private func write(
-        origin: String, _ body: @escaping @Sendable (Database) throws -> (ImportSummary, CycleScope)
+        origin: String, bulk: Bool = false, _ body: @escaping @Sendable (Database) throws -> (ImportSummary, CycleScope)
     ) throws -> ImportSummary {
-        try pool.write { db in
+        try pool.writeWithoutTransaction { db in
+            // The pragma is a no-op inside a transaction, so it brackets it.
+            if bulk { try db.execute(sql: "PRAGMA foreign_keys = OFF") }
+            defer { if bulk { try? db.execute(sql: "PRAGMA foreign_keys = ON") } }
             // Room for a large import's pages: SQLite's default cache is 2 MB.
             try db.execute(sql: "PRAGMA cache_size = -262144")
             defer { try? db.execute(sql: "PRAGMA cache_size = -2000") }
-            let (summary, scope) = try body(db)
-            let cycle: [String]?
-            switch scope {
-            case .wholeGraph: cycle = summary.edges > 0 ? try Self.cycle(db) : nil
-            case .edges(let edges): cycle = LineageGraph.findCycle(edges: edges)
+            var result: ImportSummary?
+            try db.inTransaction(.immediate) {
+                let (summary, scope) = try body(db)
+                let cycle: [String]?
+                switch scope {
+                case .wholeGraph: cycle = summary.edges > 0 ? try Self.cycle(db) : nil
+                case .checked(let found): cycle = found
+                }
+                if let cycle { throw StoreError.cycle(cycle, origin: origin) }  // rolls back
+                try db.execute(sql: "INSERT INTO import_log (origin, imported_at, nodes, edges, warnings) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [origin, Self.now(), summary.nodes, summary.edges, summary.warnings.joined(separator: "\n")])
+                result = summary
+                return .commit
             }
-            if let cycle { throw StoreError.cycle(cycle, origin: origin) }  // pool.write rolls back
-            try db.execute(sql: "INSERT INTO import_log (origin, imported_at, nodes, edges, warnings) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [origin, Self.now(), summary.nodes, summary.edges, summary.warnings.joined(separator: "\n")])
-            return summary
+            return result!
         }
     }
 
