@@ -43,7 +43,11 @@ let package = Package(
         ),
         .target(
             name: "LineageStore",
-            dependencies: ["LineageGraph", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "LineageGraph",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
         ),
         .target(
             name: "LineageCatalogData",

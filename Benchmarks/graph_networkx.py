@@ -41,13 +41,15 @@ def write_dot(graph, path):
 def main():
     path, repeats = sys.argv[1], int(sys.argv[2])
     seconds = {}
+    cpu_seconds = {}
     facts = {}
     scratch = tempfile.mkdtemp(prefix="lineage-graph-bench-nx-")
 
     def timed(name, body):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         result = body()
         seconds.setdefault(name, []).append(time.perf_counter() - start)
+        cpu_seconds.setdefault(name, []).append(time.process_time() - cpu_start)
         return result
 
     for _ in range(repeats):
@@ -65,7 +67,7 @@ def main():
         timed("export DOT to a file", lambda: write_dot(graph, os.path.join(scratch, "graph.dot")))
         del graph
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "facts": facts, "peak_rss_mb": peak}, sort_keys=True))
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "facts": facts, "peak_rss_mb": peak}, sort_keys=True))
 
 
 if __name__ == "__main__":

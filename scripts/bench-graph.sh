@@ -21,15 +21,15 @@ import json, statistics, sys
 ours, theirs = (json.load(open(p)) for p in sys.argv[1:3])
 print(f"nodes {ours['facts']['nodes']:,}  edges {ours['facts']['edges']:,}  "
       f"descendants of the largest root: lineage {ours['facts']['descendants']:,}, networkx {theirs['facts']['descendants']:,}")
-print(f"| operation | lineage (s) | networkx (s) | networkx / lineage |")
-print(f"|---|---:|---:|---:|")
+print("| operation | lineage wall s | networkx wall s | ratio (wall) | lineage CPU s | networkx CPU s | ratio (CPU) |")
+print("|---|---:|---:|---:|---:|---:|---:|")
 for name, times in ours["seconds"].items():
-    mine = statistics.median(times)
-    other = theirs["seconds"].get(name)
-    if other:
-        ref = statistics.median(other)
-        print(f"| {name} | {mine:.3f} | {ref:.3f} | {ref / mine:.1f}x |")
+    wall, cpu = statistics.median(times), statistics.median(ours["cpu_seconds"][name])
+    if name in theirs["seconds"]:
+        other_wall = statistics.median(theirs["seconds"][name])
+        other_cpu = statistics.median(theirs["cpu_seconds"][name])
+        print(f"| {name} | {wall:.3f} | {other_wall:.3f} | {other_wall / wall:.1f}x | {cpu:.3f} | {other_cpu:.3f} | {other_cpu / cpu:.1f}x |")
     else:
-        print(f"| {name} | {mine:.3f} | - | - |")
-print(f"| peak RSS (MB) | {ours['peak_rss_mb']:.0f} | {theirs['peak_rss_mb']:.0f} | {theirs['peak_rss_mb'] / ours['peak_rss_mb']:.1f}x |")
+        print(f"| {name} | {wall:.3f} | - | - | {cpu:.3f} | - | - |")
+print(f"| peak RSS (MB) | {ours['peak_rss_mb']:.0f} | {theirs['peak_rss_mb']:.0f} | | | | |")
 PY

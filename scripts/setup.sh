@@ -6,10 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # libsqlite3-dev: GRDB links the system SQLite. libgit2-dev: the mirror's git source.
-# graphviz: `lineage render`. git-lfs, sqlite3: the tests' upstreams and database checks.
+# graphviz, fonts-wqy-zenhei: `lineage render`, with glyphs for the catalog's Chinese names.
+# git-lfs, sqlite3: the tests' upstreams and database checks.
 # openssl: the mirror benchmark's SHA-256 reference.
 # g++, cmake: pip builds llama.cpp (llama-cpp-python) for the quantizer byte-identity tests.
-packages=(libsqlite3-dev libgit2-dev pkg-config graphviz git git-lfs sqlite3 ca-certificates g++ cmake openssl)
+packages=(libsqlite3-dev libgit2-dev pkg-config graphviz fonts-wqy-zenhei git git-lfs sqlite3 ca-certificates g++ cmake openssl)
 if ! command -v python3 >/dev/null; then packages+=(python3 python3-pip python3-venv); fi
 
 missing=()

@@ -7,6 +7,8 @@ import LineageGraph
 public final class LineageStore: Sendable {
     public let directory: URL
     private let pool: DatabasePool
+    /// Imports of at least this many nodes and edges take the bulk path (see `write`).
+    private let bulkThreshold: Int
 
     public static let databaseName = "lineage.sqlite"
 
@@ -25,8 +27,9 @@ public final class LineageStore: Sendable {
     }
 
     /// Opens (creating when needed) the store in `directory` and brings its schema up to date.
-    public init(directory: URL) throws {
+    public init(directory: URL, bulkThreshold: Int = 100_000) throws {
         self.directory = directory
+        self.bulkThreshold = bulkThreshold
         let path = directory.appendingPathComponent(Self.databaseName).path
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -67,17 +70,16 @@ public final class LineageStore: Sendable {
             try db.execute(sql: "DELETE FROM family WHERE origin = 'catalog'")
             try db.execute(sql: "DELETE FROM node_alias WHERE node_id IN (SELECT id FROM node WHERE origin = 'catalog')")
             try Self.insertFamilies(batch.families, origin: "catalog", db)
-            for node in batch.nodes {
-                try Self.foldImportedDuplicates(of: node, db)
-                try Self.upsertNode(node, origin: "catalog", db)
-            }
-            try Self.upsertEdges(batch.edges, origin: "catalog", db)
+            for node in batch.nodes { try Self.foldImportedDuplicates(of: node, db) }
+            var writer = try GraphWriter(db)
+            try writer.upsert(nodes: batch.nodes, origin: "catalog")
+            try writer.upsert(edges: batch.edges, origin: "catalog")
             try db.execute(sql: """
                 INSERT INTO catalog_state (id, digest, file_count, loaded_at) VALUES (1, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET digest = excluded.digest, file_count = excluded.file_count,
                     loaded_at = excluded.loaded_at
                 """, arguments: [digest, fileCount, Self.now()])
-            return (batch.nodes.count, batch.edges.count, batch.warnings)
+            return (ImportSummary(nodes: batch.nodes.count, edges: batch.edges.count, warnings: batch.warnings), .wholeGraph)
         }
     }
 
@@ -94,19 +96,24 @@ public final class LineageStore: Sendable {
     /// Catalog facts are never overwritten by an import; a curated edge is never weakened.
     @discardableResult
     public func apply(_ batch: ImportBatch, origin: String) throws -> ImportSummary {
-        try write(origin: origin) { db in
+        let bulk = batch.nodes.count + batch.edges.count >= bulkThreshold
+        return try write(origin: origin, bulk: bulk) { db in
+            // Into a graph without edges, only the batch's own edges can close a cycle: check
+            // those in memory instead of reading the table back.
+            let hadEdges = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM edge)") ?? true
             let aliases = try Self.aliasMap(db)
-            func resolve(_ id: String) -> String { aliases[id.lowercased()] ?? id }
+            func resolve(_ id: String) -> String { aliases.isEmpty ? id : aliases[id.lowercased()] ?? id }
             try Self.insertFamilies(batch.families, origin: origin, db)
             let catalogNodes = try Set(String.fetchAll(db, sql: "SELECT id FROM node WHERE origin = 'catalog'"))
-            for var node in batch.nodes {
+            let nodes = batch.nodes.compactMap { node -> LineageNode? in
+                var node = node
                 node.id = resolve(node.id)
-                if catalogNodes.contains(node.id) { continue }
-                try Self.upsertNode(node, origin: origin, db)
+                return catalogNodes.contains(node.id) ? nil : node
             }
-            for var node in batch.referencedNodes {
+            let referenced = batch.referencedNodes.map { node -> LineageNode in
+                var node = node
                 node.id = resolve(node.id)
-                try Self.insertNodeIfMissing(node, db)
+                return node
             }
             let edges = batch.edges.map { edge -> LineageEdge in
                 var edge = edge
@@ -114,24 +121,60 @@ public final class LineageStore: Sendable {
                 edge.child = resolve(edge.child)
                 return edge
             }
-            try Self.upsertEdges(edges, origin: origin, db)
-            return (batch.nodes.count, edges.count, batch.warnings)
+            // The second core sorts the edges and looks for cycles while SQLite takes the nodes.
+            let edgeOrder = BackgroundWork { GraphWriter.keyOrder(of: edges) }
+            let batchCycle = hadEdges ? nil : BackgroundWork { LineageGraph.findCycle(edges: edges.map { ($0.parent, $0.child) }) }
+            var writer = try GraphWriter(db)
+            if bulk {
+                try writer.checkEndpoints(of: edges, written: Set(nodes.map(\.id)).union(referenced.map(\.id)).union(catalogNodes))
+            }
+            try writer.upsert(nodes: nodes, origin: origin)
+            try writer.insertIfMissing(referenced)
+            try writer.upsert(edges: edges, origin: origin, order: edgeOrder.wait(), rebuildingChildIndex: bulk)
+            let summary = ImportSummary(nodes: batch.nodes.count, edges: edges.count, warnings: batch.warnings)
+            return (summary, batchCycle.map { .checked($0.wait()) } ?? .wholeGraph)
         }
+    }
+
+    /// Which edges a write must check for cycles.
+    private enum CycleScope {
+        case wholeGraph
+        /// Already checked: the cycle found, or nil.
+        case checked([String]?)
     }
 
     /// Runs `body` in one write transaction, refuses the result if the graph now has a
     /// cycle (rolling everything back), and logs the import.
+    ///
+    /// A bulk write (a large import) turns SQLite's per-row foreign-key probes off for its
+    /// transaction: on a million rows they cost more than the inserts. The writer checks every
+    /// edge endpoint itself before writing (GraphWriter.checkEndpoints), and the vocabularies
+    /// come from Swift enums, so what the probes would catch cannot reach the table.
     private func write(
-        origin: String, _ body: @escaping @Sendable (Database) throws -> (Int, Int, [String])
+        origin: String, bulk: Bool = false, _ body: @escaping @Sendable (Database) throws -> (ImportSummary, CycleScope)
     ) throws -> ImportSummary {
-        try pool.write { db in
-            let (nodes, edges, warnings) = try body(db)
-            if edges > 0, let cycle = try Self.cycle(db) {
-                throw StoreError.cycle(cycle, origin: origin)  // pool.write rolls back
+        try pool.writeWithoutTransaction { db in
+            // The pragma is a no-op inside a transaction, so it brackets it.
+            if bulk { try db.execute(sql: "PRAGMA foreign_keys = OFF") }
+            defer { if bulk { try? db.execute(sql: "PRAGMA foreign_keys = ON") } }
+            // Room for a large import's pages: SQLite's default cache is 2 MB.
+            try db.execute(sql: "PRAGMA cache_size = -262144")
+            defer { try? db.execute(sql: "PRAGMA cache_size = -2000") }
+            var result: ImportSummary?
+            try db.inTransaction(.immediate) {
+                let (summary, scope) = try body(db)
+                let cycle: [String]?
+                switch scope {
+                case .wholeGraph: cycle = summary.edges > 0 ? try Self.cycle(db) : nil
+                case .checked(let found): cycle = found
+                }
+                if let cycle { throw StoreError.cycle(cycle, origin: origin) }  // rolls back
+                try db.execute(sql: "INSERT INTO import_log (origin, imported_at, nodes, edges, warnings) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [origin, Self.now(), summary.nodes, summary.edges, summary.warnings.joined(separator: "\n")])
+                result = summary
+                return .commit
             }
-            try db.execute(sql: "INSERT INTO import_log (origin, imported_at, nodes, edges, warnings) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [origin, Self.now(), nodes, edges, warnings.joined(separator: "\n")])
-            return ImportSummary(nodes: nodes, edges: edges, warnings: warnings)
+            return result!
         }
     }
 
@@ -160,46 +203,6 @@ public final class LineageStore: Sendable {
         }
     }
 
-    private static func upsertNode(_ node: LineageNode, origin: String, _ db: Database) throws {
-        let familyExists = try node.family.map {
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM family WHERE id = ?", arguments: [$0]) ?? false
-        } ?? false
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO node (id, name, kind, family_id, organization, released, parameters, size_label,
-                context_length, license, architecture, availability, facts, corrections, origin)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, family_id = excluded.family_id,
-                organization = excluded.organization, released = excluded.released, parameters = excluded.parameters,
-                size_label = excluded.size_label, context_length = excluded.context_length, license = excluded.license,
-                architecture = excluded.architecture, availability = excluded.availability, facts = excluded.facts,
-                corrections = excluded.corrections, origin = excluded.origin
-            """)
-        try statement.execute(arguments: [
-            node.id, node.name, node.kind.rawValue, familyExists ? node.family : nil, node.organization,
-            node.released, node.parameters, node.sizeLabel, node.contextLength, node.license,
-            node.architecture, node.availability, JSONColumn.encode(node.facts),
-            JSONColumn.encode(node.corrections), origin,
-        ])
-        try insertAliases(of: node, db)
-    }
-
-    private static func insertNodeIfMissing(_ node: LineageNode, _ db: Database) throws {
-        try db.execute(sql: """
-            INSERT INTO node (id, name, kind, origin) VALUES (?, ?, ?, 'reference') ON CONFLICT(id) DO NOTHING
-            """, arguments: [node.id, node.name, node.kind.rawValue])
-        if db.changesCount > 0 { try insertAliases(of: node, db) }
-    }
-
-    private static func insertAliases(of node: LineageNode, _ db: Database) throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO node_alias (alias, node_id, hub_id, position) VALUES (?, ?, ?, ?)
-            ON CONFLICT(alias) DO UPDATE SET node_id = excluded.node_id, hub_id = excluded.hub_id, position = excluded.position
-            """)
-        for (position, hubID) in node.hubIDs.enumerated() {
-            try statement.execute(arguments: [hubID.lowercased(), node.id, hubID, position])
-        }
-    }
-
     /// A node imported as `org/name` before the catalog knew that repo: move its edges to the
     /// catalog node and drop it.
     private static func foldImportedDuplicates(of node: LineageNode, _ db: Database) throws {
@@ -212,26 +215,6 @@ public final class LineageStore: Sendable {
             try db.execute(sql: "UPDATE OR IGNORE edge SET child_id = ? WHERE child_id = ?", arguments: [node.id, duplicate])
             try db.execute(sql: "DELETE FROM node WHERE id = ?", arguments: [duplicate])
         }
-    }
-
-    private static func upsertEdges(_ edges: [LineageEdge], origin: String, _ db: Database) throws {
-        // A stronger provenance replaces a weaker one; never the other way round.
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO edge (parent_id, child_id, relation, provenance, confidence, evidence, origin)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(parent_id, child_id) DO UPDATE SET relation = excluded.relation,
-                provenance = excluded.provenance, confidence = excluded.confidence,
-                evidence = excluded.evidence, origin = excluded.origin
-            WHERE \(rankSQL("excluded.provenance")) >= \(rankSQL("edge.provenance"))
-            """)
-        for edge in edges {
-            try statement.execute(arguments: [edge.parent, edge.child, edge.relation.rawValue,
-                                              edge.provenance.rawValue, edge.confidence, edge.evidence, origin])
-        }
-    }
-
-    private static func rankSQL(_ column: String) -> String {
-        "CASE \(column) " + Provenance.allCases.map { "WHEN '\($0.rawValue)' THEN \($0.rank)" }.joined(separator: " ") + " END"
     }
 
     // MARK: Reading

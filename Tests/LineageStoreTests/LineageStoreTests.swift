@@ -142,6 +142,66 @@ import Testing
         #expect(try store.catalogDigest() == changed.digest)
     }
 
+    @Test func theDatabaseRefusesRowsOutsideTheVocabulary() throws {
+        let store = try storeWithCatalog()
+        let queue = try DatabaseQueue(path: directory.appendingPathComponent("lineage.sqlite").path)
+        try queue.write { db in try db.execute(sql: "PRAGMA foreign_keys = ON") }
+        #expect(throws: DatabaseError.self) {
+            try queue.write { db in
+                try db.execute(sql: "INSERT INTO edge VALUES ('llama-2-7b-chat', 'llama-2-7b', 'cousin', 'curated', 1, '', 'x')")
+            }
+        }
+        #expect(throws: DatabaseError.self) {
+            try queue.write { db in
+                try db.execute(sql: "INSERT INTO edge VALUES ('llama-2-7b', 'ghost', 'finetune', 'curated', 1, '', 'x')")
+            }
+        }
+        let violations = try queue.read { db in try Row.fetchAll(db, sql: "PRAGMA foreign_key_check") }
+        #expect(violations.isEmpty)
+        #expect(try store.counts().edges == 1)
+    }
+
+    @Test func bulkImportsKeepEveryConstraint() throws {
+        let store = try LineageStore(directory: directory, bulkThreshold: 10)
+        let catalog = try catalog()
+        try store.replaceCatalog(with: catalog.batch, digest: catalog.digest, fileCount: 1)
+        let nodes = (0..<50).map { LineageNode(id: "org/m\($0)", kind: .finetuned, license: "llama2") }
+        let edges = (1..<50).map { LineageEdge(parent: "org/m\($0 / 2)", child: "org/m\($0)", relation: .finetune, provenance: .declared) }
+            + [LineageEdge(parent: "meta-llama/Llama-2-7b-hf", child: "org/m0", relation: .finetune, provenance: .declared)]
+        try store.apply(ImportBatch(nodes: nodes, edges: edges), origin: "bulk")
+        let graph = try store.loadGraph()
+        #expect(graph.nodes.count == 52)
+        #expect(graph.edges.count == 51)  // the catalog's chat edge and the fifty imported
+        #expect(Set(graph.descendants(of: graph.index["llama-2-7b"]!).map { graph.nodes[Int($0)].id }).count == 51)
+        let queue = try DatabaseQueue(path: directory.appendingPathComponent("lineage.sqlite").path)
+        let (violations, indexes) = try queue.read { db throws -> (Int, [String]) in
+            (try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").count,
+             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'edge' AND name = 'edge_child'"))
+        }
+        #expect(violations == 0)
+        #expect(indexes == ["edge_child"])
+        // An endpoint that is neither imported nor stored is refused, and nothing lands.
+        let before = try snapshot(store)
+        #expect {
+            try store.apply(ImportBatch(nodes: (0..<20).map { LineageNode(id: "x/n\($0)") },
+                                        edges: [LineageEdge(parent: "x/ghost", child: "x/n1", relation: .finetune, provenance: .declared)]),
+                            origin: "bulk-bad")
+        } throws: { "\($0)".contains("edge x/ghost -> x/n1 names 'x/ghost', which is neither imported nor in the store") }
+        #expect(try snapshot(store) == before)
+        // A cycle in a bulk import is refused too, and the child index survives the rollback.
+        #expect(throws: LineageStore.StoreError.self) {
+            try store.apply(ImportBatch(nodes: (0..<20).map { LineageNode(id: "y/n\($0)") },
+                                        edges: [LineageEdge(parent: "y/n1", child: "y/n2", relation: .finetune, provenance: .declared),
+                                                LineageEdge(parent: "y/n2", child: "y/n1", relation: .finetune, provenance: .declared)]),
+                            origin: "bulk-cycle")
+        }
+        #expect(try snapshot(store) == before)
+        let stillIndexed = try queue.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'edge_child'")
+        }
+        #expect(stillIndexed == ["edge_child"])
+    }
+
     @Test func theStoreIsFoundFromFlagThenEnvironmentThenXDG() {
         #expect(StoreLocation.resolve(explicit: "/a", environment: ["LINEAGE_STORE": "/b"]).path == "/a")
         #expect(StoreLocation.resolve(explicit: nil, environment: ["LINEAGE_STORE": "/b", "HOME": "/h"]).path == "/b")

@@ -58,10 +58,13 @@ public struct DOTExporter: Sendable {
     private func writeNode(_ node: LineageNode, indent: String, into out: inout OutputBuffer) {
         out.write(indent)
         out.writeDOTString(node.id)
-        out.write(" [label=")
-        var label = node.name
-        if let license = node.license { label += "\n" + license }
-        out.writeDOTString(label)
+        out.write(" [label=\"")
+        out.writeDOTText(node.name)
+        if let license = node.license {
+            out.write("\\n")
+            out.writeDOTText(license)
+        }
+        out.write("\"")
         out.write(", shape=")
         out.write(Drawing.dotShape(node.kind))
         out.write(", fillcolor=\"")

@@ -55,17 +55,18 @@ public struct NodeLinkJSONExporter: Sendable {
         out.write(", \"kind\": \"")
         out.write(node.kind.rawValue)
         out.write("\"")
-        let optionalStrings: [(String, String?)] = [
-            ("family", node.family), ("license", node.license), ("organization", node.organization),
-            ("released", node.released), ("size_label", node.sizeLabel),
-            ("architecture", node.architecture), ("availability", node.availability),
-        ]
-        for case let (key, value?) in optionalStrings {
-            out.write(", \"")
+        func field(_ key: String, _ value: String?) {
+            guard let value else { return }
             out.write(key)
-            out.write("\": ")
             out.writeJSONString(value)
         }
+        field(", \"family\": ", node.family)
+        field(", \"license\": ", node.license)
+        field(", \"organization\": ", node.organization)
+        field(", \"released\": ", node.released)
+        field(", \"size_label\": ", node.sizeLabel)
+        field(", \"architecture\": ", node.architecture)
+        field(", \"availability\": ", node.availability)
         if let parameters = node.parameters {
             out.write(", \"parameters\": ")
             out.write(integer: parameters)
