@@ -11,6 +11,9 @@ import PackageDescription
 //   CLibGit2       system library target over libgit2 (pkg-config libgit2, apt libgit2-dev)
 //   ModelMirror    verified mirror: blob store, git (libgit2) / LFS / Hub sources, sync, scrub,
 //                  HF cache view; feeds mirrored commits to LineageImport + LineageStore
+//   LineageServer  HTTP (Hummingbird): Hub-compatible and LFS read API over the mirror store,
+//                  lineage JSON/DOT/SVG and the viewer page, metrics, health, the daemon's
+//                  configuration, job queue and scheduler; depends on the above, never the reverse
 //   lineage        the command-line tool
 let package = Package(
     name: "lineage",
@@ -23,6 +26,7 @@ let package = Package(
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "WeightFormats", targets: ["WeightFormats"]),
         .library(name: "ModelMirror", targets: ["ModelMirror"]),
+        .library(name: "LineageServer", targets: ["LineageServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -32,6 +36,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.3.0"),
     ],
     targets: [
         .target(name: "LineageGraph"),
@@ -70,6 +79,22 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        .target(
+            name: "LineageServer",
+            dependencies: [
+                "ModelMirror", "LineageGraph", "LineageStore", "LineageImport", "Yams",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(name: "catalog-embedder"),
         .plugin(
             name: "EmbedCatalog",
@@ -80,6 +105,7 @@ let package = Package(
             name: "lineage",
             dependencies: [
                 "LineageGraph", "LineageImport", "LineageStore", "LineageCatalogData", "ModelMirror",
+                "LineageServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -101,6 +127,18 @@ let package = Package(
         .testTarget(
             name: "LineageCLITests",
             dependencies: ["lineage", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(
+            name: "LineageServerTests",
+            dependencies: [
+                "LineageServer", "ModelMirror", "LineageStore", "LineageGraph", "LineageImport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "ModelMirrorTests",

@@ -1,0 +1,201 @@
+import Foundation
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `lineage daemon` as a real process on 127.0.0.1, spoken to by the real clients:
+/// huggingface_hub (library and `hf download`), git-lfs, and plain HTTP.
+@Suite(.serialized) struct DaemonTests {
+    static let files: [String: [UInt8]] = [
+        "README.md": Array("---\nbase_model: meta-llama/Llama-2-7b-hf\nlicense: llama2\n---\n# tiny\n".utf8),
+        "config.json": Array(#"{"architectures": ["LlamaForCausalLM"], "model_type": "llama"}"#.utf8),
+        "model.safetensors": Safetensors.valid([("w", [128, 128]), ("b", [128])]),
+        "tokenizer/tokenizer.json": Array(#"{"version": "1.0"}"#.utf8),
+        "extra.bin": noise(700_000, seed: 5),
+    ]
+
+    /// A store with `acme/tiny` mirrored from a local git + LFS remote by `lineage mirror`.
+    func mirrored(_ cli: CLI) throws -> (work: URL, remote: URL) {
+        let upstream = try cli.makeUpstream("tiny", files: Self.files)
+        let add = try cli.run(["mirror", "add", "file://\(upstream.remote.path)", "--as", "acme/tiny"])
+        #expect(add.status == 0, "\(add.stderr)")
+        let sync = try cli.run(["mirror", "sync"])
+        #expect(sync.status == 0, "\(sync.stderr)")
+        return upstream
+    }
+
+    @Test func huggingfaceHubDownloadsEveryFileByteForByte() throws {
+        let cli = try CLI()
+        _ = try mirrored(cli)
+        let daemon = try RunningDaemon(cli, ["daemon", "--listen", "127.0.0.1:0"])
+        defer { daemon.stop() }
+        let environment: [String: String?] = [
+            "HF_ENDPOINT": daemon.base, "HF_HUB_CACHE": cli.scratch.appendingPathComponent("hf-cache").path,
+            "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_OFFLINE": nil, "HF_TOKEN": nil,
+        ]
+        let check = try CLI.run(URL(fileURLWithPath: "/usr/bin/env"),
+                                ["python3", CLI.packageRoot.appendingPathComponent("Tests/Scripts/hf_daemon_check.py").path, "acme/tiny"],
+                                environment: cli.environment.merging(environment), in: cli.scratch)
+        #expect(check.status == 0, "\(check.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as? [String: Any])
+        let expected = Self.files.merging([".gitattributes": Array(try Data(contentsOf: cli.scratch.appendingPathComponent("upstream/tiny/.gitattributes")))]) { a, _ in a }
+        let downloads = try #require(json["downloads"] as? [String: String])
+        let snapshot = try #require(json["snapshot"] as? [String: String])
+        #expect(Set(downloads.keys) == Set(expected.keys))
+        for (path, bytes) in expected {
+            #expect(downloads[path] == sha256Hex(bytes), "hf_hub_download \(path)")
+            #expect(snapshot[path] == sha256Hex(bytes), "snapshot_download \(path)")
+        }
+        let siblings = try #require(json["siblings"] as? [String: [String: Any]])
+        #expect(siblings["extra.bin"]?["size"] as? Int == 700_000)
+        #expect(siblings["extra.bin"]?["lfs"] as? String == sha256Hex(Self.files["extra.bin"]!))
+        #expect((json["listed"] as? [String])?.count == expected.count)
+        let errors = try #require(json["errors"] as? [String: String])
+        #expect(errors["unknown_repo"] == "RepositoryNotFoundError")
+        #expect(errors["unknown_revision"] == "RevisionNotFoundError")
+        #expect(errors["unknown_file"] == "RemoteEntryNotFoundError")
+
+        // The command-line client too (`hf download`, huggingface-cli's successor).
+        let target = cli.scratch.appendingPathComponent("hf-download")
+        let download = try CLI.run(URL(fileURLWithPath: "/usr/bin/env"), ["hf", "download", "acme/tiny", "--local-dir", target.path],
+                                   environment: cli.environment.merging(environment), in: cli.scratch)
+        #expect(download.status == 0, "\(download.stderr)")
+        for (path, bytes) in expected {
+            #expect((try? sha256Hex(file: target.appendingPathComponent(path))) == sha256Hex(bytes), "hf download \(path)")
+        }
+    }
+
+    @Test func gitLFSFetchesFromTheDaemon() throws {
+        let cli = try CLI()
+        let upstream = try mirrored(cli)
+        let daemon = try RunningDaemon(cli, ["daemon", "--listen", "127.0.0.1:0"])
+        defer { daemon.stop() }
+        // A clone with pointers only, whose LFS endpoint is the daemon's.
+        let clone = cli.scratch.appendingPathComponent("clone")
+        var environment = cli.environment
+        environment["GIT_LFS_SKIP_SMUDGE"] = "1"
+        let cloned = try CLI.run(URL(fileURLWithPath: "/usr/bin/env"), ["git", "clone", "-q", "-b", "main", "file://\(upstream.remote.path)", clone.path],
+                                 environment: environment, in: cli.scratch)
+        #expect(cloned.status == 0, "\(cloned.stderr)")
+        #expect(try Data(contentsOf: clone.appendingPathComponent("extra.bin")).count < 200)  // a pointer
+        try cli.git(["config", "lfs.url", "\(daemon.base)/acme/tiny.git/info/lfs"], in: clone)
+        let fetch = try cli.git(["lfs", "fetch", "origin", "main"], in: clone)
+        #expect(fetch.status == 0, "\(fetch.stderr)")
+        let checkout = try cli.git(["lfs", "checkout"], in: clone)
+        #expect(checkout.status == 0, "\(checkout.stderr)")
+        for path in ["extra.bin", "model.safetensors"] {
+            #expect(try sha256Hex(file: clone.appendingPathComponent(path)) == sha256Hex(Self.files[path]!), "\(path)")
+        }
+        // The bytes came from the daemon, which counts what it serves.
+        let metrics = try daemon.get("/metrics")
+        let expected = Self.files["extra.bin"]!.count + Self.files["model.safetensors"]!.count
+        #expect(metrics.text.contains(#"lineage_served_bytes_total{route="lfs"} \#(expected)"#), "\(metrics.text)")
+    }
+
+    @Test func aConfigurationWithAnErrorIsRefusedAtStartAndOnReload() throws {
+        let cli = try CLI()
+        let file = try cli.write("listen: 127.0.0.1:0\nrepos:\n  - id: acme/tiny\n    interval: soon\n", to: "daemon.yaml")
+        let refused = try cli.run(["daemon", "--config", file.path])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("\(file.path):4: repos[0].interval: 'soon' is not a duration"), "\(refused.stderr)")
+
+        try Data("listen: 127.0.0.1:0\nrepos:\n  - id: acme/tiny\n    source: git\n    url: /nowhere/tiny\n".utf8).write(to: file)
+        let daemon = try RunningDaemon(cli, ["daemon", "--config", file.path])
+        defer { daemon.stop() }
+        try Data("listen: 127.0.0.1:0\nrepos: {oops\n".utf8).write(to: file)
+        kill(daemon.process.processIdentifier, SIGHUP)
+        #expect(daemon.waitForLog("configuration refused, keeping the running one: \(file.path):"), "\(daemon.log)")
+        #expect(try daemon.get("/healthz").status == 200)
+
+        try Data("listen: 127.0.0.1:0\nrepos:\n  - id: acme/tiny\n    source: git\n    url: /nowhere/tiny\n  - id: acme/second\n    source: git\n    url: /nowhere/second\n".utf8).write(to: file)
+        kill(daemon.process.processIdentifier, SIGHUP)
+        #expect(daemon.waitForLog("configuration reloaded"), "\(daemon.log)")
+        // The CLI reads the same store while the daemon runs.
+        let list = try cli.run(["mirror", "ls"])
+        #expect(list.stdout.contains("acme/second"), "\(list.stdout) \(list.stderr)")
+    }
+
+    @Test func sigtermStopsGracefully() throws {
+        let cli = try CLI()
+        let daemon = try RunningDaemon(cli, ["daemon", "--listen", "127.0.0.1:0"])
+        #expect(try daemon.get("/healthz").text == #"{"status":"ok"}"#)
+        kill(daemon.process.processIdentifier, SIGTERM)
+        daemon.process.waitUntilExit()
+        #expect(daemon.process.terminationReason == .exit)
+        #expect(daemon.process.terminationStatus == 0)
+        #expect(daemon.log.contains("stopped"), "\(daemon.log)")
+    }
+}
+
+/// A `lineage daemon` process, its log in a file, its address read from the log.
+final class RunningDaemon {
+    let process: Process
+    let logFile: URL
+    private(set) var port = 0
+    var base: String { "http://127.0.0.1:\(port)" }
+    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    init(_ cli: CLI, _ arguments: [String], environment extra: [String: String?] = [:]) throws {
+        logFile = cli.scratch.appendingPathComponent("daemon-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        process = Process()
+        process.executableURL = CLI.executable
+        process.arguments = arguments
+        process.environment = cli.environment.merging(extra)
+        process.standardOutput = try FileHandle(forWritingTo: logFile)
+        process.standardError = try FileHandle(forWritingTo: logFile)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, process.isRunning {
+            if let range = log.range(of: #"listening on http://127\.0\.0\.1:\d+"#, options: .regularExpression) {
+                port = Int(log[range].split(separator: ":").last!)!
+                return
+            }
+            usleep(50_000)
+        }
+        Issue.record("the daemon did not start: \(log)")
+    }
+
+    func waitForLog(_ text: String, seconds: Double = 30) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if log.contains(text) { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    struct Reply {
+        var status: Int
+        var text: String
+    }
+
+    func get(_ path: String) throws -> Reply {
+        let done = DispatchSemaphore(value: 0)
+        let box = ReplyBox()
+        URLSession.shared.dataTask(with: URL(string: base + path)!) { data, response, error in
+            box.reply = Reply(status: (response as? HTTPURLResponse)?.statusCode ?? -1,
+                              text: data.map { String(decoding: $0, as: UTF8.self) } ?? "\(error.map { "\($0)" } ?? "")")
+            done.signal()
+        }.resume()
+        done.wait()
+        return box.reply!
+    }
+
+    final class ReplyBox: @unchecked Sendable {
+        // Set by the session's callback before the semaphore is signalled, read after.
+        var reply: Reply?
+    }
+
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+        }
+    }
+}
