@@ -172,15 +172,27 @@ final class RunningDaemon {
 
     struct Reply {
         var status: Int
-        var text: String
+        var bytes: [UInt8]
+        var text: String { String(decoding: bytes, as: UTF8.self) }
     }
 
     func get(_ path: String) throws -> Reply {
+        try send(URLRequest(url: URL(string: base + path)!))
+    }
+
+    func post(_ path: String, token: String? = nil) throws -> Reply {
+        var request = URLRequest(url: URL(string: base + path)!)
+        request.httpMethod = "POST"
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        return try send(request)
+    }
+
+    private func send(_ request: URLRequest) throws -> Reply {
         let done = DispatchSemaphore(value: 0)
         let box = ReplyBox()
-        URLSession.shared.dataTask(with: URL(string: base + path)!) { data, response, error in
+        URLSession.shared.dataTask(with: request) { data, response, error in
             box.reply = Reply(status: (response as? HTTPURLResponse)?.statusCode ?? -1,
-                              text: data.map { String(decoding: $0, as: UTF8.self) } ?? "\(error.map { "\($0)" } ?? "")")
+                              bytes: data.map { Array($0) } ?? Array("\(error.map { "\($0)" } ?? "")".utf8))
             done.signal()
         }.resume()
         done.wait()
@@ -196,6 +208,116 @@ final class RunningDaemon {
         if process.isRunning {
             kill(process.processIdentifier, SIGTERM)
             process.waitUntilExit()
+        }
+    }
+}
+
+/// The daemon's scheduler, workers and queue against a real git + LFS upstream.
+@Suite(.serialized) struct DaemonJobTests {
+    func waitFor(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(100_000)
+        }
+        return false
+    }
+
+    func jobs(_ daemon: RunningDaemon) throws -> [[String: Any]] {
+        (try JSONSerialization.jsonObject(with: Data(try daemon.get("/api/mirror/jobs").text.utf8)) as? [[String: Any]]) ?? []
+    }
+
+    @Test func theSchedulerSyncsTrackedReposAndAdminEndpointsNeedTheToken() throws {
+        let cli = try CLI()
+        let files = ["config.json": Array("{}".utf8), "w.bin": noise(200_000, seed: 8)]
+        let upstream = try cli.makeUpstream("sched", files: files)
+        let config = try cli.write("""
+            listen: 127.0.0.1:0
+            admin_token_env: TEST_ADMIN_TOKEN
+            repos:
+              - id: acme/sched
+                source: git
+                url: file://\(upstream.remote.path)
+                interval: 1h
+            """, to: "daemon.yaml")
+        let daemon = try RunningDaemon(cli, ["daemon", "--config", config.path],
+                                       environment: ["LINEAGE_DAEMON_TICK_MS": "100", "TEST_ADMIN_TOKEN": "s3cret-token"])
+        defer { daemon.stop() }
+        #expect(try waitFor(60) { try daemon.get("/api/models/acme/sched").status == 200 }, "\(daemon.log)")
+        #expect(try daemon.get("/acme/sched/resolve/main/w.bin").status == 200)
+        #expect(try jobs(daemon).contains { $0["repo"] as? String == "acme/sched" && $0["state"] as? String == "done" })
+
+        // A new commit upstream, synced on demand through the admin endpoint.
+        try cli.commitAndPush(["w.bin": noise(1000, seed: 9)], in: upstream.work)
+        #expect(try daemon.post("/api/mirror/repos/acme/sched/sync").status == 401)
+        #expect(try daemon.post("/api/mirror/repos/acme/sched/sync", token: "wrong").status == 401)
+        #expect(try daemon.post("/api/mirror/repos/acme/sched/sync", token: "s3cret-token").status == 200)
+        #expect(try waitFor(60) { try daemon.get("/acme/sched/resolve/main/w.bin").bytes == noise(1000, seed: 9) }, "\(daemon.log)")
+        #expect(try daemon.post("/api/mirror/repos/nobody/none/sync", token: "s3cret-token").status == 404)
+        // The token never reaches the log.
+        #expect(!daemon.log.contains("s3cret-token"))
+        let metrics = try daemon.get("/metrics").text
+        #expect(metrics.contains(#"lineage_jobs_total{kind="sync",outcome="done"}"#), "\(metrics)")
+        #expect(metrics.contains(#"lineage_queue_jobs{state="queued"}"#))
+    }
+
+    @Test func killedDuringASyncTheRestartedDaemonFinishesEveryJob() throws {
+        let cli = try CLI()
+        var files: [String: [UInt8]] = ["config.json": Array("{}".utf8)]
+        for index in 0..<4 { files["shard-\(index).bin"] = noise(24_000_000, seed: UInt64(40 + index)) }
+        let upstream = try cli.makeUpstream("big", files: files)
+        let config = try cli.write("""
+            listen: 127.0.0.1:0
+            repos:
+              - id: acme/big
+                source: git
+                url: file://\(upstream.remote.path)
+            """, to: "daemon.yaml")
+        let first = try RunningDaemon(cli, ["daemon", "--config", config.path], environment: ["LINEAGE_DAEMON_TICK_MS": "50"])
+        #expect(first.waitForLog("job started"), "\(first.log)")
+        // Whatever the sync has done so far, nothing unverified is served.
+        let early = try first.get("/acme/big/resolve/main/shard-3.bin")
+        #expect(early.status == 404 || early.bytes == files["shard-3.bin"]!)
+        kill(first.process.processIdentifier, SIGKILL)
+        first.process.waitUntilExit()
+
+        let second = try RunningDaemon(cli, ["daemon", "--config", config.path], environment: ["LINEAGE_DAEMON_TICK_MS": "50"])
+        defer { second.stop() }
+        #expect(try waitFor(120) {
+            let all = try jobs(second)
+            return !all.isEmpty && all.allSatisfy { ($0["state"] as? String) == "done" || ($0["kind"] as? String) == "verify" }
+        }, "\(second.log)")
+        for (path, bytes) in files {
+            let reply = try second.get("/acme/big/resolve/main/\(path)")
+            #expect(reply.status == 200 && reply.bytes == bytes, "\(path)")
+        }
+        // The job the first daemon held was taken back at once, not after its lease ran out.
+        #expect(second.log.contains("resuming a job left running by a stopped daemon"), "\(second.log)")
+        let syncs = try jobs(second).filter { $0["kind"] as? String == "sync" }
+        #expect(syncs.count == 1)
+        #expect(syncs.first?["state"] as? String == "done")
+    }
+
+    @Test func sigtermDuringASyncLeavesItResumable() throws {
+        let cli = try CLI()
+        var files: [String: [UInt8]] = ["config.json": Array("{}".utf8)]
+        for index in 0..<4 { files["shard-\(index).bin"] = noise(24_000_000, seed: UInt64(60 + index)) }
+        let upstream = try cli.makeUpstream("term", files: files)
+        let config = try cli.write("listen: 127.0.0.1:0\nrepos:\n  - id: acme/term\n    source: git\n    url: file://\(upstream.remote.path)\n",
+                                   to: "daemon.yaml")
+        let first = try RunningDaemon(cli, ["daemon", "--config", config.path], environment: ["LINEAGE_DAEMON_TICK_MS": "50"])
+        #expect(first.waitForLog("job started"), "\(first.log)")
+        kill(first.process.processIdentifier, SIGTERM)
+        first.process.waitUntilExit()
+        #expect(first.process.terminationStatus == 0, "\(first.log)")
+        #expect(first.log.contains("job interrupted by shutdown") || first.log.contains("job done"), "\(first.log)")
+
+        let second = try RunningDaemon(cli, ["daemon", "--config", config.path], environment: ["LINEAGE_DAEMON_TICK_MS": "50"])
+        defer { second.stop() }
+        #expect(try waitFor(120) { try jobs(second).contains { $0["kind"] as? String == "sync" && $0["state"] as? String == "done" } },
+                "\(second.log)")
+        for (path, bytes) in files {
+            #expect(try second.get("/acme/term/resolve/main/\(path)").bytes == bytes, "\(path)")
         }
     }
 }

@@ -126,9 +126,17 @@ public struct JobRunner: Service {
                     if (try? await queue.renew(job.id, owner: owner)) == false { return .lostLease }
                 }
             }
-            let first = await group.next()!!
+            // The renewal task ends with nil when it is cancelled (shutdown): keep waiting for
+            // the job itself, which then ends as interrupted.
+            var outcome = JobOutcome.interrupted
+            while let result = await group.next() {
+                if let result {
+                    outcome = result
+                    break
+                }
+            }
             group.cancelAll()
-            return first
+            return outcome
         }
         let seconds = RequestMetricsMiddleware<BasicRequestContext>.seconds(since: start)
         // Recorded from a task of its own: this one may be cancelled (shutdown), and the

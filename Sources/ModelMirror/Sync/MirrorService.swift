@@ -234,7 +234,14 @@ public struct MirrorService: Sendable {
     private func storedBlob(for file: UpstreamFile) async throws -> SHA256Digest? {
         if let oid = file.lfs?.oid {
             guard blobs.has(oid) else { return nil }
-            if let record = try await metadata.blob(oid), record.state == .rotten { return nil }
+            guard let record = try await metadata.blob(oid) else {
+                // In the store but not in the metadata: a sync stopped (SIGTERM, kill -9) between
+                // the blob's rename and its record. The store holds only verified bytes under
+                // their digest, so the record is written now, before publish refers to it.
+                try await metadata.recordBlob(oid, size: file.size, gitOID: nil)
+                return oid
+            }
+            if record.state == .rotten { return nil }
             return oid
         }
         guard let oid = file.treeOID, let record = try await metadata.blob(gitOID: oid.hex), blobs.has(record.digest) else {
