@@ -2,7 +2,14 @@
 # Installs what lineage needs to build, run and test on Debian or Ubuntu: the system packages
 # (apt) and the Python tools the tests check our output with (pip). Safe to run again: it
 # installs only what is missing. The Swift 6.3 toolchain itself must already be on PATH.
+#
+#   scripts/setup.sh            everything: build, run and test (the default)
+#   scripts/setup.sh --build    what `swift build` needs (the Docker image's build stage)
+#   scripts/setup.sh --runtime  what the built `lineage` needs to run (the Docker image's
+#                               run stage: shared libraries, Graphviz, curl for the health check)
 set -euo pipefail
+mode="${1:-all}"
+case "$mode" in all|--build|--runtime) ;; *) echo "setup: unknown mode '$mode' (--build, --runtime)" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.."
 
 # libsqlite3-dev: GRDB links the system SQLite. libgit2-dev: the mirror's git source.
@@ -10,8 +17,16 @@ cd "$(dirname "$0")/.."
 # git-lfs, sqlite3: the tests' upstreams and database checks.
 # openssl: the mirror benchmark's SHA-256 reference.
 # g++, cmake: pip builds llama.cpp (llama-cpp-python) for the quantizer byte-identity tests.
-packages=(libsqlite3-dev libgit2-dev pkg-config graphviz fonts-wqy-zenhei git git-lfs sqlite3 ca-certificates g++ cmake openssl)
+# chromium: the daemon's page is checked in a real headless browser.
+packages=(libsqlite3-dev libgit2-dev pkg-config graphviz fonts-wqy-zenhei git git-lfs sqlite3 ca-certificates g++ cmake openssl chromium)
 if ! command -v python3 >/dev/null; then packages+=(python3 python3-pip python3-venv); fi
+if [ "$mode" = "--build" ]; then packages=(libsqlite3-dev libgit2-dev pkg-config); fi
+if [ "$mode" = "--runtime" ]; then
+  # libgit2's runtime package is versioned (libgit2-1.5 on Debian 12): the one libgit2-dev names.
+  apt-get update -qq
+  libgit2=$(apt-cache depends libgit2-dev | awk '/Depends: libgit2-[0-9]/ {print $2; exit}')
+  packages=(libsqlite3-0 "${libgit2:-libgit2-1.5}" graphviz fonts-wqy-zenhei ca-certificates curl)
+fi
 
 missing=()
 for package in "${packages[@]}"; do
@@ -24,6 +39,8 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+if [ "$mode" != "all" ]; then exit 0; fi
 
 if ! python3 -c 'import networkx, gguf, numpy, safetensors, llama_cpp, huggingface_hub, olah' 2>/dev/null; then
   echo "setup: installing the Python test tools (scripts/requirements-test.txt)" >&2

@@ -23,7 +23,8 @@ enum ViewerPage {
                     return "<div class=\"repo\"><b>\(escape(repo.id))</b> [\(repo.source)]<ul>\(revisions.isEmpty ? "<li>no published revision yet</li>" : revisions)</ul></div>"
                 }.joined() + "</td>"
             }
-            let search = ([node.id, node.name] + node.hubIDs + [node.family ?? "", node.organization ?? ""]).joined(separator: " ").lowercased()
+            let familyName = graph.families.first { $0.id == node.family }?.name ?? ""
+            let search = searchText(([node.id, node.name] + node.hubIDs + [node.family ?? "", familyName, node.organization ?? ""]).joined(separator: " "))
             rows += """
                 <tr class="model" data-id="\(escape(node.id))" data-search="\(escape(search))">\
                 <td><a href="/api/lineage/graph.svg?model=\(escape(Self.queryEncode(node.id)))">\(escape(node.name))</a><br><small>\(escape(node.id))</small></td>\
@@ -59,7 +60,8 @@ enum ViewerPage {
               const rows = Array.from(document.querySelectorAll('tr.model'));
               const nodes = Array.from(document.querySelectorAll('#figure svg g.node'));
               function apply() {
-                const q = box.value.trim().toLowerCase();
+                // Normalized as the server normalizes data-search: "Taiwan Llama" finds "Taiwan-LLaMa".
+                const q = box.value.toLowerCase().replace(/[^\\p{L}\\p{N}]+/gu, ' ').trim();
                 const hits = new Set();
                 for (const row of rows) {
                   const hit = q === '' || row.dataset.search.includes(q);
@@ -101,6 +103,23 @@ enum ViewerPage {
                 })),
             ])
         })
+    }
+
+    /// Lower case, every run of characters that are not letters or digits one space: what a
+    /// search compares, so that separators and case never decide a match.
+    static func searchText(_ text: String) -> String {
+        var out = ""
+        var pendingSpace = false
+        for character in text.lowercased() {
+            if character.isLetter || character.isNumber {
+                if pendingSpace && !out.isEmpty { out.append(" ") }
+                pendingSpace = false
+                out.append(character)
+            } else {
+                pendingSpace = true
+            }
+        }
+        return out
     }
 
     static func escape(_ text: String) -> String {

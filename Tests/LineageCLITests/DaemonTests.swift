@@ -131,6 +131,44 @@ import Glibc
     }
 }
 
+/// The page at `/` in a real headless browser (Debian's chromium): it loads, the lineage
+/// picture is there as SVG, and a search finds Taiwan Llama.
+@Suite(.serialized) struct DaemonPageTests {
+    @Test func aBrowserShowsTheTreeAndFindsTaiwanLlama() throws {
+        let cli = try CLI()
+        let daemon = try RunningDaemon(cli, ["daemon", "--listen", "127.0.0.1:0"])
+        defer { daemon.stop() }
+        let browser = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                       "--user-data-dir=\(cli.scratch.appendingPathComponent("chromium").path)"]
+        // The search box is filled from ?q= and the page's script applies it on load, as typing does.
+        let dom = try CLI.run(URL(fileURLWithPath: "/usr/bin/env"),
+                              ["chromium"] + browser + ["--virtual-time-budget=5000", "--dump-dom", "\(daemon.base)/?q=Taiwan%20Llama"],
+                              environment: cli.environment, in: cli.scratch)
+        #expect(dom.status == 0, "\(dom.stderr)")
+        let html = dom.stdout
+        #expect(html.contains("<svg"), "no SVG in the page")
+        #expect(html.contains("class=\"node"), "no Graphviz nodes in the SVG")
+        // Rows that match stay visible, the rest are hidden by the script, which also counts them.
+        #expect(html.range(of: #"<tr class="model" data-id="taiwan-llama-v1-0""#) != nil, "Taiwan Llama v1.0 is not shown")
+        #expect(html.range(of: #"<tr class="model hidden" data-id="bloom-7b1""#) != nil, "BLOOM is not filtered out")
+        let count = html.range(of: #"<span id="count">(\d+) found</span>"#, options: .regularExpression).map { String(html[$0]) }
+        #expect(count != nil && count != #"<span id="count">0 found</span>"#, "\(count ?? "no count")")
+        // The matching nodes are highlighted in the picture.
+        #expect(html.contains("class=\"node match\""), "no highlighted node")
+
+        let screenshot = cli.scratch.appendingPathComponent("page.png")
+        let shot = try CLI.run(URL(fileURLWithPath: "/usr/bin/env"),
+                               ["chromium"] + browser + ["--window-size=1280,900", "--screenshot=\(screenshot.path)", "\(daemon.base)/?q=taiwan"],
+                               environment: cli.environment, in: cli.scratch)
+        #expect(shot.status == 0, "\(shot.stderr)")
+        #expect(((try? Data(contentsOf: screenshot))?.count ?? 0) > 10_000)
+        if let keep = ProcessInfo.processInfo.environment["LINEAGE_KEEP_SCREENSHOT"] {
+            try? FileManager.default.removeItem(atPath: keep)
+            try? FileManager.default.copyItem(at: screenshot, to: URL(fileURLWithPath: keep))
+        }
+    }
+}
+
 /// A `lineage daemon` process, its log in a file, its address read from the log.
 final class RunningDaemon {
     let process: Process
@@ -259,6 +297,22 @@ final class RunningDaemon {
         let metrics = try daemon.get("/metrics").text
         #expect(metrics.contains(#"lineage_jobs_total{kind="sync",outcome="done"}"#), "\(metrics)")
         #expect(metrics.contains(#"lineage_queue_jobs{state="queued"}"#))
+    }
+
+    @Test func gitLockFilesLeftByAKilledFetchDoNotBlockTheNextSync() throws {
+        let cli = try CLI()
+        let upstream = try cli.makeUpstream("locked", files: ["a.txt": Array("1".utf8)])
+        #expect(try cli.run(["mirror", "add", "file://\(upstream.remote.path)", "--as", "acme/locked"]).status == 0)
+        #expect(try cli.run(["mirror", "sync"]).status == 0)
+        // What `kill -9` during libgit2's fetch leaves behind.
+        let mirror = cli.store.appendingPathComponent("git/acme/locked.git")
+        for lock in ["packed-refs.lock", "refs/heads/main.lock", "config.lock"] {
+            FileManager.default.createFile(atPath: mirror.appendingPathComponent(lock).path, contents: Data())
+        }
+        try cli.commitAndPush(["a.txt": Array("2".utf8)], in: upstream.work)
+        let sync = try cli.run(["mirror", "sync"])
+        #expect(sync.status == 0, "\(sync.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: mirror.appendingPathComponent("refs/heads/main.lock").path))
     }
 
     @Test func killedDuringASyncTheRestartedDaemonFinishesEveryJob() throws {

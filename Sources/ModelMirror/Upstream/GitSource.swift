@@ -45,6 +45,14 @@ actor GitSource: UpstreamSource {
     private nonisolated var remoteURL: String { repo.url ?? "" }
 
     func snapshot() async throws -> UpstreamSnapshot {
+        // One fetch into a bare mirror at a time, across processes (the CLI and the daemon
+        // share the store). Whoever holds this lock may delete git's own `*.lock` files: they
+        // can only be left by a process killed mid-fetch, and would fail every later fetch.
+        let fetchLock = try await GitMirrorLock.acquire(for: mirrorPath)
+        defer { fetchLock.release() }
+        for stale in fetchLock.removeStaleGitLocks() {
+            logger.warning("removed a lock file left by an interrupted fetch", metadata: ["file": .string(stale)])
+        }
         let repository = try GitRepository.openMirror(at: mirrorPath, remoteURL: remoteURL)
         self.repository = repository
         try repository.fetch()
@@ -230,4 +238,58 @@ enum GitConfigText {
         }
         return found
     }
+}
+
+/// An advisory `flock` on `<mirror>.git.fetch-lock`, beside the bare mirror: released by the
+/// kernel when its holder dies, unlike git's own lock files inside the repository.
+final class GitMirrorLock {
+    private var fd: Int32
+    let mirrorPath: URL
+
+    private init(fd: Int32, mirrorPath: URL) {
+        self.fd = fd
+        self.mirrorPath = mirrorPath
+    }
+
+    static func acquire(for mirrorPath: URL) async throws -> GitMirrorLock {
+        let directory = mirrorPath.deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("\(mirrorPath.lastPathComponent).fetch-lock").path
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw MirrorError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        // Polled rather than blocking, so a long fetch by another process never ties up a
+        // thread of the concurrency pool.
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            do {
+                try await Task.sleep(for: .milliseconds(100))
+            } catch {
+                close(fd)
+                throw error
+            }
+        }
+        return GitMirrorLock(fd: fd, mirrorPath: mirrorPath)
+    }
+
+    /// Deletes git's `*.lock` files in the mirror (refs, packed-refs, config, HEAD); returns them.
+    func removeStaleGitLocks() -> [String] {
+        guard let walker = FileManager.default.enumerator(at: mirrorPath, includingPropertiesForKeys: nil) else { return [] }
+        var removed: [String] = []
+        for case let url as URL in walker {
+            // Object storage holds no git locks and may hold many files: not walked.
+            if url.lastPathComponent == "objects", url.deletingLastPathComponent().standardizedFileURL == mirrorPath.standardizedFileURL {
+                walker.skipDescendants()
+                continue
+            }
+            guard url.lastPathComponent.hasSuffix(".lock") else { continue }
+            if (try? FileManager.default.removeItem(at: url)) != nil { removed.append(url.path) }
+        }
+        return removed
+    }
+
+    func release() {
+        if fd >= 0 { close(fd) }
+        fd = -1
+    }
+
+    deinit { release() }
 }
