@@ -15,7 +15,6 @@ import ModelMirror
 struct HubAPI<Context: RequestContext>: RouterMiddleware {
     let reader: MirrorReader
     let metrics: ServerMetrics
-    let fileIO = FileIO()
     /// Entries per tree page (the Hub's own page size for recursive listings).
     let treePageSize: Int
 
@@ -176,8 +175,7 @@ struct HubAPI<Context: RequestContext>: RouterMiddleware {
         if let range { headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(file.size)" }
         let status: HTTPResponse.Status = range == nil ? .ok : .partialContent
         guard request.method == .get, length > 0 else { return Response(status: status, headers: headers) }
-        let bytes = range.map { Int($0.lowerBound)...Int($0.upperBound) } ?? 0...Int(file.size - 1)
-        let body = try await fileIO.loadFile(path: blob.path, range: bytes, context: context)
+        let body = BlobBody.stream(path: blob.path, range: range ?? 0...(file.size - 1))
         metrics.served(bytes: Int(length), route: "resolve")
         return Response(status: status, headers: headers, body: body)
     }

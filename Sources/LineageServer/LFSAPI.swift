@@ -14,7 +14,6 @@ import ModelMirror
 struct LFSAPI<Context: RequestContext>: RouterMiddleware {
     let reader: MirrorReader
     let metrics: ServerMetrics
-    let fileIO = FileIO()
     static var mediaType: String { "application/vnd.git-lfs+json" }
     /// A batch request larger than this is refused (413): 10,000 objects fit in well under it.
     static var maxRequestBytes: Int { 4 << 20 }
@@ -136,8 +135,7 @@ struct LFSAPI<Context: RequestContext>: RouterMiddleware {
         if let range { headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(record.size)" }
         let status: HTTPResponse.Status = range == nil ? .ok : .partialContent
         guard request.method == .get, length > 0 else { return Response(status: status, headers: headers) }
-        let bytes = range.map { Int($0.lowerBound)...Int($0.upperBound) } ?? 0...Int(record.size - 1)
-        let body = try await fileIO.loadFile(path: path.path, range: bytes, context: context)
+        let body = BlobBody.stream(path: path.path, range: range ?? 0...(record.size - 1))
         metrics.served(bytes: Int(length), route: "lfs")
         return Response(status: status, headers: headers, body: body)
     }

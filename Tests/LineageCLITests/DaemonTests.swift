@@ -69,6 +69,40 @@ import Glibc
         }
     }
 
+    @Test func thirtyTwoClientsAtOnceGetEveryByteInBoundedMemory() throws {
+        let cli = try CLI()
+        var files: [String: [UInt8]] = [:]
+        for index in 0..<4 { files["part-\(index).bin"] = noise(40_000_000, seed: UInt64(70 + index)) }
+        let upstream = try cli.makeUpstream("wide", files: files)
+        #expect(try cli.run(["mirror", "add", "file://\(upstream.remote.path)", "--as", "acme/wide"]).status == 0)
+        #expect(try cli.run(["mirror", "sync"]).status == 0)
+        let daemon = try RunningDaemon(cli, ["daemon", "--listen", "127.0.0.1:0"])
+        defer { daemon.stop() }
+        // 32 curl processes: half on one file, the rest spread; 1.28 GB in all.
+        var clients: [(name: String, process: Process, output: Pipe)] = []
+        for client in 0..<32 {
+            let name = client % 2 == 0 ? "part-0.bin" : "part-\(client % 4).bin"
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "curl -sS --fail \(daemon.base)/acme/wide/resolve/main/\(name) | sha256sum"]
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            clients.append((name, process, output))
+        }
+        for client in clients {
+            let text = String(decoding: client.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            client.process.waitUntilExit()
+            #expect(text.split(separator: " ").first.map(String.init) == sha256Hex(files[client.name]!), "\(client.name)")
+        }
+        // Files stream from disk in chunks: the daemon's peak resident memory stays far below
+        // what it sent (and below one file per client).
+        let status = try String(contentsOfFile: "/proc/\(daemon.process.processIdentifier)/status", encoding: .utf8)
+        let peakKB = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+            .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true)[1]) } ?? Int.max
+        #expect(peakKB < 400_000, "peak RSS \(peakKB) kB")
+    }
+
     @Test func gitLFSFetchesFromTheDaemon() throws {
         let cli = try CLI()
         let upstream = try mirrored(cli)
