@@ -8,6 +8,11 @@ public struct DOTExporter: Sendable {
 
     public func export(_ graph: LineageGraph) -> [UInt8] {
         var out = OutputBuffer(capacity: graph.nodes.count * 96 + graph.edges.count * 64 + 1024)
+        write(graph, into: &out)
+        return out.bytes
+    }
+
+    public func write(_ graph: LineageGraph, into out: inout OutputBuffer) {
         out.write("""
             digraph lineage {
               graph [rankdir=LR, fontname="Helvetica", fontsize=11, newrank=true];
@@ -52,7 +57,6 @@ public struct DOTExporter: Sendable {
             out.write("];\n")
         }
         out.write("}\n")
-        return out.bytes
     }
 
     private func writeNode(_ node: LineageNode, indent: String, into out: inout OutputBuffer) {
