@@ -7,8 +7,8 @@ enum Conversion {
     /// Converts `directory` with `preset` into `output` (default: next to it).
     @discardableResult
     static func run(_ directory: URL, _ preset: QuantizationPreset, to output: URL? = nil, threads: Int = 2,
-                    lineage: LineageMetadata? = nil) throws -> (URL, ConversionSummary) {
-        let options = ConversionOptions(preset: preset, lineage: lineage, threads: threads)
+                    lineage: LineageMetadata? = nil, allowF16Fallback: Bool = false) throws -> (URL, ConversionSummary) {
+        let options = ConversionOptions(preset: preset, lineage: lineage, threads: threads, allowF16Fallback: allowF16Fallback)
         let plan = try ModelConverter.plan(directory: directory, options: options)
         let url = output ?? directory.deletingLastPathComponent().appendingPathComponent("\(directory.lastPathComponent)-\(preset).gguf")
         let summary = try plan.write(to: url, options: options)

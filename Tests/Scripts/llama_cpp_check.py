@@ -9,7 +9,8 @@ usage:
       checkpoint (rotate-half rope, grouped-query attention, SwiGLU, RMS norm) on the same
       tokens; prints how far the logits are apart
   llama_cpp_check.py tokenize GGUF TOKENIZER_MODEL TEXT
-      llama.cpp's tokenization of TEXT with the GGUF's vocabulary, and sentencepiece's
+      llama.cpp's tokenization of TEXT with the GGUF's vocabulary, and sentencepiece's with
+      TOKENIZER_MODEL (none when it is "-")
 Exits 3 when llama-cpp-python is not installed, so the Swift tests can skip.
 """
 import ctypes
@@ -109,14 +110,17 @@ def logits(path, directory, tokens):
 
 
 def tokenize(path, model, text):
-    from sentencepiece import SentencePieceProcessor
-
     llm = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
-    sp = SentencePieceProcessor()
-    sp.LoadFromFile(model)
+    reference = []
+    if model != "-":
+        from sentencepiece import SentencePieceProcessor
+
+        sp = SentencePieceProcessor()
+        sp.LoadFromFile(model)
+        reference = sp.encode(text)
     print(json.dumps({
         "llama": llm.tokenize(text.encode(), add_bos=False),
-        "sentencepiece": sp.encode(text),
+        "sentencepiece": reference,
         "bos": int(llm.token_bos()),
         "eos": int(llm.token_eos()),
     }))

@@ -12,11 +12,15 @@ public struct ConversionOptions: Sendable {
     /// Upper bound on the bytes of quantized rows held in memory at once (two buffers of this
     /// size: one being filled while the other is written).
     public var batchBytes: Int
+    /// Store tensors whose rows no quantized block divides as F16, as llama.cpp does, instead
+    /// of refusing the conversion.
+    public var allowF16Fallback: Bool
 
     public init(preset: QuantizationPreset, lineage: LineageMetadata? = nil,
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                tokenizerPre: String? = nil, batchBytes: Int = 16 << 20) {
+                tokenizerPre: String? = nil, batchBytes: Int = 16 << 20, allowF16Fallback: Bool = false) {
         self.preset = preset
+        self.allowF16Fallback = allowF16Fallback
         self.lineage = lineage
         self.threads = max(1, threads)
         self.tokenizerPre = tokenizerPre

@@ -64,7 +64,7 @@ public enum ModelConverter {
 
         var selector = TensorTypeSelector(
             preset: options.preset, tensorNames: layout.map(\.name), layerCount: h.blockCount,
-            headCount: h.headCount, headCountKV: h.headCountKV)
+            headCount: h.headCount, headCountKV: h.headCountKV, allowF16Fallback: options.allowF16Fallback)
         var tensors: [PlannedTensor] = []
         for tensor in layout {
             let type: GGMLType
@@ -77,10 +77,13 @@ public enum ModelConverter {
                     file = f.url.path
                     subject = "tensor '\(name)' (GGUF \(tensor.name))"
                 }
+                let tried = error.fallback == error.type
+                    ? "\(error.type)'s block size \(error.type.blockSize)"
+                    : "\(error.type)'s block size \(error.type.blockSize) nor of \(error.fallback)'s \(error.fallback.blockSize)"
                 throw ConversionError(
                     .rowNotBlockMultiple, file: file, subject: subject,
-                    message: "row length \(error.rowLength) is not a multiple of \(error.type)'s block size \(error.type.blockSize), and llama.cpp defines no fallback type for \(error.type)",
-                    hint: "choose F32, F16 or BF16, or a K-quant preset (whose tensors fall back to other types)")
+                    message: "row length \(error.rowLength) is not a multiple of \(tried), so no quantized type of \(options.preset) fits it",
+                    hint: "llama.cpp would silently store such tensors as F16; convert with F16, BF16 or F32, or allow that fallback explicitly (--allow-f16-fallback)")
             }
             var sourceName: String?
             var inputBytes: Int

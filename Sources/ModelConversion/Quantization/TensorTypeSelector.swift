@@ -30,8 +30,10 @@ struct TensorTypeSelector {
         var isAttentionV: Bool { self == .attentionV || self == .attentionQKV || self == .attentionKVB }
     }
 
+    /// A row length that neither the chosen type nor its 32-element fallback divides.
     struct NoFallback: Error {
         let type: GGMLType
+        let fallback: GGMLType
         let rowLength: UInt64
     }
 
@@ -44,6 +46,8 @@ struct TensorTypeSelector {
     /// No `output.weight`: the token embedding doubles as the output and is treated as one.
     let hasTiedEmbeddings: Bool
     let attentionVCount: Int
+    /// Store tensors no quantized block fits as F16, as llama.cpp does, instead of refusing them.
+    let allowF16Fallback: Bool
 
     private(set) var attentionVIndex = 0
     private(set) var ffnDownIndex = 0
@@ -52,8 +56,10 @@ struct TensorTypeSelector {
     /// Tensors whose row length forced a fallback type (llama.cpp warns about each).
     private(set) var fallbacks: [(name: String, from: GGMLType, to: GGMLType)] = []
 
-    init(preset: QuantizationPreset, tensorNames: [String], layerCount: Int, headCount: Int, headCountKV: Int) {
+    init(preset: QuantizationPreset, tensorNames: [String], layerCount: Int, headCount: Int, headCountKV: Int,
+         allowF16Fallback: Bool = false) {
         self.preset = preset
+        self.allowF16Fallback = allowF16Fallback
         self.layerCount = layerCount
         self.groupedQueryFactor = headCount / headCountKV
         self.is70B = layerCount == 80 && headCount != headCountKV
@@ -148,8 +154,11 @@ struct TensorTypeSelector {
     }
 
     /// tensor_type_fallback: a row that is not whole blocks of the chosen type falls back to a
-    /// 32-element type, and to F16 when even that does not divide it; the legacy types have no
-    /// fallback and llama.cpp refuses the tensor.
+    /// 32-element type (Q2_K, Q3_K -> Q4_0, Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0), and to F16
+    /// when even that does not divide it (the llama.cpp we are checked against also sends the
+    /// 32-element types themselves to F16). That last step quietly turns part of, say, a Q4_K_M
+    /// file into F16, so it only happens when `allowF16Fallback` asks for llama.cpp's behaviour;
+    /// otherwise the tensor is refused.
     private mutating func fallback(_ type: GGMLType, name: String, rowLength: UInt64) throws(NoFallback) -> GGMLType {
         guard rowLength % UInt64(type.blockSize) != 0 else { return type }
         var result: GGMLType
@@ -158,9 +167,12 @@ struct TensorTypeSelector {
         case .q4_K: result = .q5_0
         case .q5_K: result = .q5_1
         case .q6_K: result = .q8_0
-        default: throw NoFallback(type: type, rowLength: rowLength)
+        default: result = type
         }
-        if rowLength % UInt64(result.blockSize) != 0 { result = .f16 }
+        if rowLength % UInt64(result.blockSize) != 0 {
+            guard allowF16Fallback else { throw NoFallback(type: type, fallback: result, rowLength: rowLength) }
+            result = .f16
+        }
         fallbacks.append((name, type, result))
         return result
     }
