@@ -55,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "lineage",
             dependencies: [
-                "LineageGraph", "LineageImport", "LineageStore", "LineageCatalogData",
+                "LineageGraph", "LineageImport", "LineageStore", "LineageCatalogData", "ModelConversion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

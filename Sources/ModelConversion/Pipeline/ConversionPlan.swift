@@ -99,7 +99,7 @@ public enum ModelConverter {
         }
         var warnings = vocabulary.warnings
         for f in selector.fallbacks {
-            warnings.append("\(f.name): row length is not a multiple of \(f.from)'s block size; using \(f.to) as llama.cpp does")
+            warnings.append("\(f.name): row length \(f.rowLength) is not a multiple of \(f.from)'s block size \(f.from.blockSize); using \(f.to) as llama.cpp does")
         }
 
         let lineage = options.lineage ?? LineageMetadata(name: directory.lastPathComponent)

@@ -54,7 +54,7 @@ struct TensorTypeSelector {
     private(set) var ffnGateIndex = 0
     private(set) var ffnUpIndex = 0
     /// Tensors whose row length forced a fallback type (llama.cpp warns about each).
-    private(set) var fallbacks: [(name: String, from: GGMLType, to: GGMLType)] = []
+    private(set) var fallbacks: [(name: String, rowLength: UInt64, from: GGMLType, to: GGMLType)] = []
 
     init(preset: QuantizationPreset, tensorNames: [String], layerCount: Int, headCount: Int, headCountKV: Int,
          allowF16Fallback: Bool = false) {
@@ -173,7 +173,7 @@ struct TensorTypeSelector {
             guard allowF16Fallback else { throw NoFallback(type: type, fallback: result, rowLength: rowLength) }
             result = .f16
         }
-        fallbacks.append((name, type, result))
+        fallbacks.append((name, rowLength, type, result))
         return result
     }
 }
