@@ -24,7 +24,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import networkx, gguf, numpy, safetensors, llama_cpp' 2>/dev/null; then
+if ! python3 -c 'import networkx, gguf, numpy, safetensors, llama_cpp, sentencepiece' 2>/dev/null; then
   echo "setup: installing the Python test tools (scripts/requirements-test.txt)" >&2
   # Debian's own python3 refuses pip installs outside a venv (PEP 668) unless told.
   python3 -m pip install -q -r scripts/requirements-test.txt 2>/dev/null \
