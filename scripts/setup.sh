@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 # libsqlite3-dev: GRDB links the system SQLite. libgit2-dev: the mirror's git source.
 # graphviz, fonts-wqy-zenhei: `lineage render`, with glyphs for the catalog's Chinese names.
 # git-lfs, sqlite3: the tests' upstreams and database checks.
+# openssl: the mirror benchmark's SHA-256 reference.
 # g++, cmake: pip builds llama.cpp (llama-cpp-python) for the quantizer byte-identity tests.
-packages=(libsqlite3-dev libgit2-dev pkg-config graphviz fonts-wqy-zenhei git git-lfs sqlite3 ca-certificates g++ cmake)
+packages=(libsqlite3-dev libgit2-dev pkg-config graphviz fonts-wqy-zenhei git git-lfs sqlite3 ca-certificates g++ cmake openssl)
 if ! command -v python3 >/dev/null; then packages+=(python3 python3-pip python3-venv); fi
 
 missing=()
@@ -24,7 +25,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import networkx, gguf, numpy, safetensors, llama_cpp, sentencepiece' 2>/dev/null; then
+if ! python3 -c 'import networkx, gguf, numpy, safetensors, llama_cpp, sentencepiece, huggingface_hub, olah' 2>/dev/null; then
   echo "setup: installing the Python test tools (scripts/requirements-test.txt)" >&2
   # Debian's own python3 refuses pip installs outside a venv (PEP 668) unless told.
   python3 -m pip install -q -r scripts/requirements-test.txt 2>/dev/null \

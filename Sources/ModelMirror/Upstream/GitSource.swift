@@ -1,0 +1,233 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Any git URL, mirrored with libgit2 into `<store>/git/<org>/<name>.git`: every ref, fetched
+/// again with prune on each sync. Small files come from the object database (their git blob
+/// id is their checksum); LFS pointers are parsed and their objects fetched from the remote's
+/// LFS endpoint (batch API, or the standalone layout of a local remote).
+///
+/// An actor because the libgit2 repository handle must stay on one thread of control; the
+/// LFS transfers themselves run outside it, in parallel.
+actor GitSource: UpstreamSource {
+    let repo: MirrorRepo
+    let mirrorPath: URL
+    let client: HTTPClient
+    let retry: RetryPolicy
+    let logger: Logger
+    /// Bearer token for LFS endpoints on the Hub's host (HF_TOKEN), never logged.
+    let hubToken: String?
+    let hubHost: String?
+
+    private var repository: GitRepository?
+    private var endpoint: LFSEndpoint?
+    private var actions: [SHA256Digest: LFSAction] = [:]
+    private var ref: String = "main"
+
+    init(repo: MirrorRepo, mirrorPath: URL, client: HTTPClient, retry: RetryPolicy, logger: Logger,
+         hubToken: String?, hubHost: String?) {
+        self.repo = repo
+        self.mirrorPath = mirrorPath
+        self.client = client
+        self.retry = retry
+        self.logger = logger
+        self.hubToken = hubToken
+        self.hubHost = hubHost
+    }
+
+    struct GitSourceError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private nonisolated var remoteURL: String { repo.url ?? "" }
+
+    func snapshot() async throws -> UpstreamSnapshot {
+        let repository = try GitRepository.openMirror(at: mirrorPath, remoteURL: remoteURL)
+        self.repository = repository
+        try repository.fetch()
+        let (commit, ref) = try repository.resolve(repo.revision)
+        self.ref = ref
+        var snapshot = UpstreamSnapshot(commit: commit.hex, ref: ref, files: [], refused: [], skipped: [])
+        var lfsConfig: String?
+        for entry in try repository.files(at: commit) {
+            let path: RepoPath
+            do {
+                path = try RepoPath(entry.path)
+            } catch {
+                snapshot.refused.append((entry.path, error.reason))
+                continue
+            }
+            switch entry.kind {
+            case .submodule:
+                snapshot.skipped.append((entry.path, "submodule (commit \(entry.oid.hex)); submodules are not followed"))
+                continue
+            case .symlink:
+                snapshot.refused.append((entry.path, "symbolic link: it could point outside the snapshot, so it is not mirrored"))
+                continue
+            case .file, .executable:
+                break
+            }
+            let size = try repository.blobSize(entry.oid)
+            guard size < Int64(LFSPointer.maximumSize) else {
+                snapshot.files.append(UpstreamFile(path: path, size: size, treeOID: entry.oid, lfs: nil))
+                continue
+            }
+            let contents = try repository.blobContents(entry.oid)
+            if path.string == ".lfsconfig" { lfsConfig = String(decoding: contents, as: UTF8.self) }
+            switch LFSPointer.classify(contents) {
+            case .pointer(let pointer):
+                snapshot.files.append(UpstreamFile(path: path, size: pointer.size, treeOID: entry.oid, lfs: pointer))
+            case .invalid(let invalid):
+                snapshot.refused.append((entry.path, "the LFS pointer lies: \(invalid.reason)"))
+            case .notAPointer:
+                snapshot.files.append(UpstreamFile(path: path, size: size, treeOID: entry.oid, lfs: nil))
+            }
+        }
+        let lfsURL = lfsConfig.flatMap { GitConfigText.value(in: $0, section: "lfs", key: "url") }
+            ?? repository.configString("lfs.url")
+        endpoint = LFSEndpoint.derive(remoteURL: remoteURL, lfsURL: lfsURL)
+        return snapshot
+    }
+
+    func prepare(_ files: [UpstreamFile], ref: String) async -> [RepoPath: String] {
+        let pointers = files.compactMap(\.lfs)
+        guard !pointers.isEmpty else { return [:] }
+        guard let endpoint else {
+            return Dictionary(files.filter { $0.lfs != nil }.map {
+                ($0.path, "no LFS endpoint can be derived from the remote URL '\(TransferError.redact(remoteURL))'; set lfs.url in .lfsconfig")
+            }, uniquingKeysWith: { a, _ in a })
+        }
+        guard case .http(let url) = endpoint else { return [:] }
+        do {
+            let results = try await LFSBatchClient(client: client, retry: retry, logger: logger)
+                .download(endpoint: url, objects: pointers, ref: ref, headers: authHeaders(for: url))
+            var failures: [RepoPath: String] = [:]
+            for file in files {
+                guard let oid = file.lfs?.oid else { continue }
+                switch results[oid] {
+                case .success(let action): actions[oid] = action
+                case .failure(let error): failures[file.path] = error.description
+                case nil: failures[file.path] = "the LFS batch response left out oid \(oid.hex)"
+                }
+            }
+            return failures
+        } catch {
+            return Dictionary(files.filter { $0.lfs != nil }.map { ($0.path, "\(error)") }, uniquingKeysWith: { a, _ in a })
+        }
+    }
+
+    nonisolated func fetch(_ file: UpstreamFile, commit: String, into transfer: StagedTransfer, reporter: FetchReporter) async throws {
+        guard let pointer = file.lfs else {
+            // Small files: straight from the object database (libgit2 checks them against the
+            // id on read; the store checks the git hash again as they are staged).
+            let bytes = try await blobContents(file.treeOID!)
+            if transfer.offset > 0 { try transfer.restart() }
+            try transfer.append(bytes)
+            reporter.progress(Int64(bytes.count))
+            return
+        }
+        switch await endpoint {
+        case .standalone(let directory):
+            try copyStandalone(pointer, from: directory, into: transfer, reporter: reporter)
+        case .http:
+            let downloader = HTTPDownloader(client: client, retry: retry, logger: logger)
+            try await downloader.download(from: { try await self.freshSource(for: pointer) }, into: transfer,
+                                          expectedSize: pointer.size, progress: reporter.progress, onRetry: reporter.retry)
+        case nil:
+            throw GitSourceError(description: "no LFS endpoint for \(TransferError.redact(remoteURL))")
+        }
+    }
+
+    private func blobContents(_ oid: GitObjectID) throws -> [UInt8] {
+        guard let repository else { throw GitSourceError(description: "internal: fetch before snapshot") }
+        return try repository.blobContents(oid)
+    }
+
+    /// The download action for `pointer`, asked for again when it is about to expire.
+    private func freshSource(for pointer: LFSPointer) async throws -> HTTPSource {
+        if let action = actions[pointer.oid], action.isFresh() {
+            return HTTPSource(url: action.href, headers: action.headers.map { ($0.key, $0.value) })
+        }
+        guard case .http(let url) = endpoint else { throw GitSourceError(description: "internal: no http LFS endpoint") }
+        let results = try await LFSBatchClient(client: client, retry: retry, logger: logger)
+            .download(endpoint: url, objects: [pointer], ref: ref, headers: authHeaders(for: url))
+        switch results[pointer.oid] {
+        case .success(let action):
+            actions[pointer.oid] = action
+            return HTTPSource(url: action.href, headers: action.headers.map { ($0.key, $0.value) })
+        case .failure(let error):
+            throw TransferError(kind: .refused(status: error.code), url: TransferError.redact(url), message: error.description)
+        case nil:
+            throw TransferError(kind: .refused(status: 0), url: TransferError.redact(url), message: "no action for oid \(pointer.oid.hex)")
+        }
+    }
+
+    private func authHeaders(for url: String) -> [(String, String)] {
+        guard let hubToken, !hubToken.isEmpty, let hubHost, HTTPDownloader.host(of: url) == hubHost else { return [] }
+        return [("Authorization", "Bearer \(hubToken)")]
+    }
+
+    /// git-lfs's standalone file transfer: the object is a file under the remote's
+    /// `lfs/objects`; copied from the staged offset on.
+    private nonisolated func copyStandalone(
+        _ pointer: LFSPointer, from directory: URL, into transfer: StagedTransfer, reporter: FetchReporter
+    ) throws {
+        let object = LFSEndpoint.standalone(directory).standaloneObject(pointer.oid, in: directory)
+        let fd = open(object.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw GitSourceError(description: "LFS object \(pointer.oid.hex) is not in \(directory.path)/lfs/objects (\(String(cString: strerror(errno)))); push it there with `git lfs push --all`")
+        }
+        defer { close(fd) }
+        if transfer.offset > pointer.size { try transfer.restart() }
+        guard lseek(fd, off_t(transfer.offset), SEEK_SET) >= 0 else {
+            throw GitSourceError(description: "cannot seek in \(object.path): \(String(cString: strerror(errno)))")
+        }
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
+        defer { buffer.deallocate() }
+        var pending: Int64 = 0
+        while true {
+            let count = read(fd, buffer.baseAddress, chunk)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw GitSourceError(description: "cannot read \(object.path): \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
+            try transfer.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            pending += Int64(count)
+            if pending >= 8 << 20 {
+                reporter.progress(pending)
+                pending = 0
+            }
+            // Longer than the pointer says: stop, the size check reports it.
+            if transfer.offset > pointer.size { break }
+        }
+        reporter.progress(pending)
+    }
+}
+
+/// Just enough of git's config syntax for `.lfsconfig`: `[section]` headers and
+/// `key = value` lines, comments with `#` or `;`.
+enum GitConfigText {
+    static func value(in text: String, section wanted: String, key wantedKey: String) -> String? {
+        var section = ""
+        var found: String?
+        for rawLine in text.split(whereSeparator: \.isNewline) {
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+            if line.hasPrefix("["), let end = line.firstIndex(of: "]") {
+                section = line[line.index(after: line.startIndex)..<end].trimmingCharacters(in: .whitespaces).lowercased()
+                continue
+            }
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            let key = line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
+            var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            if section == wanted.lowercased() && key == wantedKey.lowercased() { found = value }
+        }
+        return found
+    }
+}

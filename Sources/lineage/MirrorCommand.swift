@@ -1,0 +1,259 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import LineageStore
+import Logging
+import ModelMirror
+
+struct MirrorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mirror",
+        abstract: "Keep verified local copies of model repositories (git + LFS, or the Hugging Face Hub API).",
+        discussion: """
+            Every file is checked while it streams: LFS objects against their SHA-256 oid, other \
+            files against their git blob id. Only verified bytes reach <store>/blobs; the rest \
+            goes to <store>/quarantine with a record. Mirrored commits appear as a Hugging Face \
+            cache in <store>/hub: HF_HUB_CACHE=<store>/hub HF_HUB_OFFLINE=1 loads them with no \
+            network. HF_TOKEN (never logged) authenticates to the Hub; HF_ENDPOINT or --endpoint \
+            picks another Hub-compatible server.
+            """,
+        subcommands: [
+            MirrorAddCommand.self, MirrorSyncCommand.self, MirrorListCommand.self, MirrorVerifyCommand.self,
+            MirrorGCCommand.self, MirrorRemoveCommand.self,
+        ]
+    )
+}
+
+/// Options shared by the mirror commands that talk to upstreams.
+struct MirrorNetworkOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Hub-compatible endpoint (default: $HF_ENDPOINT, else https://huggingface.co).", valueName: "url"))
+    var endpoint: String?
+
+    @Option(name: .long, help: "Files transferred at once.")
+    var concurrency: Int = 4
+
+    @Option(name: .long, help: "Attempts in a row without progress before a transfer gives up.")
+    var attempts: Int = 5
+
+    @Option(name: .long, help: ArgumentHelp("First retry delay in milliseconds (doubling, with jitter).", valueName: "ms"))
+    var retryDelay: Int = 500
+
+    func settings() -> MirrorSettings {
+        var settings = MirrorSettings.fromEnvironment(endpoint: endpoint)
+        settings.retry = RetryPolicy(maxAttempts: attempts, baseDelay: .milliseconds(retryDelay))
+        settings.concurrency = concurrency
+        return settings
+    }
+}
+
+/// Opens the mirror on the store, runs `body`, and shuts the HTTP client down whatever happens.
+func withMirror<T: Sendable>(
+    _ storeOptions: StoreOptions, settings: MirrorSettings = .fromEnvironment(endpoint: nil), lineage: Bool = false,
+    progress: Bool = false, _ body: @Sendable (MirrorService) async throws -> T
+) async throws -> T {
+    let location = StoreLocation.resolve(explicit: storeOptions.store)
+    let lineageStore = lineage ? try storeOptions.openStore() : nil
+    let metadata = try SQLiteMirrorMetadata(storeDirectory: location)
+    var logger = Logger(label: "lineage.mirror")
+    logger.logLevel = ProcessInfo.processInfo.environment["LINEAGE_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
+    var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+    configuration.timeout = .init(connect: .seconds(15), read: .seconds(60))
+    configuration.decompression = .disabled
+    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    let (events, continuation) = AsyncStream.makeStream(of: MirrorEvent.self, bufferingPolicy: .unbounded)
+    let display = progress ? Task { await MirrorProgress().run(events) } : nil
+    let result: Result<T, Error>
+    do {
+        let mirror = try MirrorService(root: location, metadata: metadata, lineage: lineageStore, client: client,
+                                       settings: settings, logger: logger, events: progress ? continuation : nil)
+        result = .success(try await body(mirror))
+    } catch {
+        result = .failure(error)
+    }
+    continuation.finish()
+    await display?.value
+    try? await client.shutdown()
+    return try result.get()
+}
+
+func runReportingAsync(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        Terminal.error("\(error)")
+        throw ExitCode.failure
+    }
+}
+
+struct MirrorAddCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add",
+        abstract: "Track a repo: a Hub id (org/name) or a git URL / local path.",
+        discussion: "A git URL's repo id defaults to its last two path components without .git. Run `lineage mirror sync` to fetch it."
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Argument(help: "org/name on the Hub, or a git URL (https, ssh, file://) or local path.")
+    var repo: String
+
+    @Option(name: .long, help: "git or hub (default: git for URLs and paths, hub for org/name).")
+    var source: SourceKind?
+
+    @Option(name: .customLong("as"), help: ArgumentHelp("The id to mirror it under.", valueName: "org/name"))
+    var id: String?
+
+    @Option(name: .long, help: "Branch, tag or commit to follow (default: the default branch).")
+    var revision: String?
+
+    @Option(name: .long, help: ArgumentHelp("Mirror only paths matching this glob (repeatable).", valueName: "glob"))
+    var include: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Leave out paths matching this glob (repeatable).", valueName: "glob"))
+    var exclude: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Hub-compatible endpoint to record for this repo.", valueName: "url"))
+    var endpoint: String?
+
+    func run() async throws {
+        let (repo, source, id, revision, include, exclude, endpoint) = (self.repo, self.source, self.id, self.revision, self.include, self.exclude, self.endpoint)
+        try await runReportingAsync {
+            let added = try await withMirror(storeOptions) { mirror in
+                var added = try await mirror.add(repo, source: source, as: id, revision: revision, include: include, exclude: exclude)
+                if added.source == .hub, let endpoint {
+                    added.url = endpoint
+                    try await mirror.metadata.upsertRepo(added)
+                }
+                return added
+            }
+            let from = added.source == .git ? added.url ?? "" : "hub \(added.upstreamID)" + (added.url.map { " at \($0)" } ?? "")
+            print("tracking \(added.id) (\(from), \(added.revision ?? "default branch"))")
+        }
+    }
+}
+
+extension SourceKind: ExpressibleByArgument {}
+
+struct MirrorSyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Fetch what changed upstream, verify every byte, publish complete commits.",
+        discussion: "Exits non-zero when any file failed; what did verify stays in the store and is not fetched again."
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var network: MirrorNetworkOptions
+
+    @Argument(help: "The repo to sync (default: every tracked repo).")
+    var repo: String?
+
+    func run() async throws {
+        let repo = self.repo
+        try await runReportingAsync {
+            let reports = try await withMirror(storeOptions, settings: network.settings(), lineage: true, progress: true) { mirror in
+                var ids: [String]
+                if let repo { ids = [repo] } else { ids = try await mirror.metadata.repos().map(\.id) }
+                if ids.isEmpty { throw CommandFailure("no repos tracked; add one with `lineage mirror add`") }
+                var reports: [SyncReport] = []
+                for id in ids { reports.append(await mirror.sync(id)) }
+                return reports
+            }
+            var failed = false
+            for report in reports {
+                for warning in report.warnings { Terminal.warning("\(report.repo): \(warning)") }
+                for skipped in report.skipped { Terminal.warning("\(report.repo): skipped \(skipped.path): \(skipped.reason)") }
+                if let error = report.error {
+                    Terminal.error("\(report.repo): \(error)")
+                    failed = true
+                    continue
+                }
+                let commit = report.commit.map { String($0.prefix(12)) } ?? "?"
+                if report.published {
+                    var line = "synced \(report.repo)@\(commit) (\(report.ref ?? "")): \(report.files) files, \(report.fetched) fetched (\(MirrorProgress.bytes(report.bytesTransferred)) transferred), \(report.reused) already stored"
+                    if let lineage = report.lineage { line += "; lineage: \(lineage)" }
+                    print(line)
+                } else {
+                    failed = true
+                    for failure in report.failures { Terminal.error("\(report.repo)@\(commit): \(failure.path): \(failure.message)") }
+                    Terminal.error("\(report.repo)@\(commit): \(report.failures.count) file(s) failed; nothing was published for this commit (\(report.fetched) other file(s) fetched and verified, kept for the next sync)")
+                }
+            }
+            if failed { throw ExitCode.failure }
+        }
+    }
+}
+
+struct MirrorListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List tracked repos and their mirrored commits.")
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() async throws {
+        try await runReportingAsync {
+            let lines = try await withMirror(storeOptions) { mirror in
+                var lines: [String] = []
+                for repo in try await mirror.metadata.repos() {
+                    let from = repo.source == .git ? repo.url ?? "" : "hub:\(repo.upstreamID)"
+                    var line = "\(repo.id)\t\(repo.source.rawValue)\t\(from)\t\(repo.revision ?? "default")"
+                    if !repo.include.isEmpty { line += "\tinclude=\(repo.include.joined(separator: ","))" }
+                    if !repo.exclude.isEmpty { line += "\texclude=\(repo.exclude.joined(separator: ","))" }
+                    lines.append(line)
+                    let refs = try await mirror.metadata.refs(of: repo.id)
+                    for revision in try await mirror.metadata.revisions(of: repo.id) {
+                        let names = refs.filter { $0.value == revision.commit }.map(\.key).sorted()
+                        lines.append("  \(revision.commit)\t\(revision.fileCount) files\t\(MirrorProgress.bytes(revision.totalBytes))\t\(names.isEmpty ? "(no ref)" : names.joined(separator: ","))")
+                    }
+                    if try await mirror.metadata.revisions(of: repo.id).isEmpty { lines.append("  (not synced yet)") }
+                }
+                return lines
+            }
+            if lines.isEmpty { print("no repos tracked; add one with `lineage mirror add`") }
+            for line in lines { print(line) }
+        }
+    }
+}
+
+struct MirrorGCCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc",
+        abstract: "Drop commits no ref points at and blobs no file uses; tidy the cache view."
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Flag(name: .long, help: "Also delete partial transfers in staging/ (they would otherwise resume).")
+    var purgeStaging = false
+
+    func run() async throws {
+        let purge = purgeStaging
+        try await runReportingAsync {
+            let report = try await withMirror(storeOptions) { mirror in try await mirror.gc(purgeStaging: purge) }
+            print("gc: \(report.prunedRevisions.count) old commit(s) dropped, \(report.deletedBlobs) blob(s) deleted (\(MirrorProgress.bytes(report.freedBytes)) freed), \(report.removedViewLinks) cache-view link(s) removed" +
+                  (purge ? ", \(report.discardedStaging) staged transfer(s) discarded" : report.keptStaging > 0 ? ", \(MirrorProgress.bytes(report.keptStaging)) of partial transfers kept in staging/ (--purge-staging drops them)" : ""))
+        }
+    }
+}
+
+struct MirrorRemoveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rm",
+        abstract: "Stop tracking a repo; its blobs are freed by the next gc unless other repos share them."
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Argument(help: "The repo id (org/name).")
+    var repo: String
+
+    func run() async throws {
+        let repo = self.repo
+        try await runReportingAsync {
+            try await withMirror(storeOptions) { mirror in try await mirror.remove(repo) }
+            print("removed \(repo); run `lineage mirror gc` to free its blobs")
+        }
+    }
+}
