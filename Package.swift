@@ -5,6 +5,8 @@ import PackageDescription
 //   LineageGraph   value types, in-memory DAG, queries, license check, exporters (no deps)
 //   GGUF           the GGUF container: reader and streaming writer (no deps)
 //   WeightFormats  safetensors reader, quantization kernels byte-identical to ggml's
+//   ModelConversion  Hugging Face checkpoint -> GGUF: Llama tensor map, tokenizers, llama.cpp's
+//                    quantization presets, streaming multi-threaded writer (GGUF, WeightFormats)
 //   LineageImport  catalog YAML, model cards, config/adapter JSON, GGUF metadata -> ImportBatch
 //   LineageStore   SQLite (GRDB): migrations, transactional imports, graph loading
 //   LineageCatalogData  the Graph/ catalog embedded in the binary by the EmbedCatalog plugin
@@ -25,6 +27,7 @@ let package = Package(
         .library(name: "LineageStore", targets: ["LineageStore"]),
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "WeightFormats", targets: ["WeightFormats"]),
+        .library(name: "ModelConversion", targets: ["ModelConversion"]),
         .library(name: "ModelMirror", targets: ["ModelMirror"]),
         .library(name: "LineageServer", targets: ["LineageServer"]),
     ],
@@ -46,6 +49,7 @@ let package = Package(
         .target(name: "LineageGraph"),
         .target(name: "GGUF"),
         .target(name: "WeightFormats", dependencies: ["GGUF"]),
+        .target(name: "ModelConversion", dependencies: ["GGUF", "WeightFormats"]),
         .target(
             name: "LineageImport",
             dependencies: ["LineageGraph", "GGUF", "Yams"]
@@ -105,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "lineage",
             dependencies: [
-                "LineageGraph", "LineageImport", "LineageStore", "LineageCatalogData", "ModelMirror",
+                "LineageGraph", "LineageImport", "LineageStore", "LineageCatalogData", "ModelConversion", "ModelMirror",
                 "LineageServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -120,6 +124,10 @@ let package = Package(
         .testTarget(name: "LineageGraphTests", dependencies: ["LineageGraph"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
         .testTarget(name: "WeightFormatsTests", dependencies: ["WeightFormats", "GGUF"]),
+        .testTarget(
+            name: "ModelConversionTests", dependencies: ["ModelConversion", "WeightFormats", "GGUF"],
+            exclude: ["Fixtures"]  // read from the source tree by path, like Tests/Scripts
+        ),
         .testTarget(name: "LineageImportTests", dependencies: ["LineageImport", "GGUF"]),
         .testTarget(
             name: "LineageStoreTests",

@@ -180,11 +180,11 @@ func run(path: String, repeats: Int) throws {
         facts["descendants"] = reached
         let json = scratch.appendingPathComponent("graph.json")
         results["export node-link JSON to a file", default: []].append(try seconds("export node-link JSON to a file") {
-            try Data(NodeLinkJSONExporter().export(graph)).write(to: json)
+            try ExportFormat.json.write(graph, toFileAt: json.path)
         })
         let dot = scratch.appendingPathComponent("graph.dot")
         results["export DOT to a file", default: []].append(try seconds("export DOT to a file") {
-            try Data(DOTExporter().export(graph)).write(to: dot)
+            try ExportFormat.dot.write(graph, toFileAt: dot.path)
         })
         try? FileManager.default.removeItem(at: storeDirectory)
     }

@@ -54,6 +54,19 @@ public final class MappedFile: @unchecked Sendable {
         UnsafeRawBufferPointer(start: base, count: count)
     }
 
+    /// Drops this process's mapped pages of `range` (rounded out to whole pages) from its
+    /// resident set. The data stays in the page cache and is paged back in if read again, so
+    /// this is only about memory: a converter that has finished with a tensor calls it so that
+    /// a multi-gigabyte checkpoint never becomes resident all at once.
+    public func releasePages(in range: Range<Int>) {
+        guard let base, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = max(0, range.lowerBound) / page * page
+        let end = min(count, (range.upperBound + page - 1) / page * page)
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
     /// A sub-range of the file, with the same lifetime rule as `bytes`.
     public func bytes(in range: Range<Int>) -> UnsafeRawBufferPointer {
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "range outside file")

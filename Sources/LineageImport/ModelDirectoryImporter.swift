@@ -46,7 +46,9 @@ public struct ModelDirectoryImporter: Sendable {
         return evidence.batch()
     }
 
-    static func defaultID(for directory: URL) -> String {
+    /// org/name for a Hugging Face cache snapshot (…/models--org--name/snapshots/REV), else the
+    /// folder's name.
+    public static func defaultID(for directory: URL) -> String {
         let components = directory.standardizedFileURL.pathComponents
         if let cacheEntry = components.last(where: { $0.hasPrefix("models--") }) {
             let parts = cacheEntry.dropFirst("models--".count).components(separatedBy: "--")

@@ -62,10 +62,6 @@ enum Terminal {
     static func warning(_ message: String) {
         FileHandle.standardError.write(Data("lineage: warning: \(message)\n".utf8))
     }
-
-    static func write(_ bytes: [UInt8]) {
-        FileHandle.standardOutput.write(Data(bytes))
-    }
 }
 
 extension LineageGraph {

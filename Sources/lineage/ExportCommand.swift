@@ -22,22 +22,7 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         try runReporting {
             let graph = try selection.select(from: try storeOptions.loadGraph())
-            try OutputFile.write(format.export(graph), to: output)
-        }
-    }
-}
-
-enum OutputFile {
-    /// Writes atomically, so a failed export never leaves half a file behind.
-    static func write(_ bytes: [UInt8], to path: String?) throws {
-        guard let path, path != "-" else {
-            Terminal.write(bytes)
-            return
-        }
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw CommandFailure("cannot write \(path): \(error.localizedDescription)")
+            try format.write(graph, toFileAt: output ?? "-")
         }
     }
 }

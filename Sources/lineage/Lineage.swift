@@ -15,7 +15,7 @@ struct Lineage: AsyncParsableCommand {
         subcommands: [
             ExportCommand.self, RenderCommand.self, ShowCommand.self, ImportCommand.self,
             AncestorsCommand.self, DescendantsCommand.self, PathCommand.self, FamilyCommand.self,
-            LicensesCommand.self, CatalogCommand.self, MirrorCommand.self, DaemonCommand.self,
+            LicensesCommand.self, CatalogCommand.self, QuantizeCommand.self, MirrorCommand.self, DaemonCommand.self,
         ]
     )
 }

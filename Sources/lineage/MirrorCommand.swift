@@ -18,7 +18,7 @@ struct MirrorCommand: AsyncParsableCommand {
             picks another Hub-compatible server.
             """,
         subcommands: [
-            MirrorAddCommand.self, MirrorSyncCommand.self, MirrorListCommand.self,
+            MirrorAddCommand.self, MirrorSyncCommand.self, MirrorListCommand.self, MirrorVerifyCommand.self,
             MirrorGCCommand.self, MirrorRemoveCommand.self,
         ]
     )

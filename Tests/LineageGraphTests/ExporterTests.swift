@@ -7,16 +7,26 @@ import Testing
         String(decoding: format.export(graph), as: UTF8.self)
     }
 
+    /// The lines of `dot` between the group opening that contains `header` and its `}`.
+    func group(_ dot: String, containing header: String) -> [String] {
+        let lines = dot.split(separator: "\n").map(String.init)
+        guard let start = lines.firstIndex(where: { $0.contains(header) }) else { return [] }
+        return Array(lines[start...].prefix { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("}") })
+    }
+
     @Test func dotQuotesAndEscapesEveryIdAndLabel() throws {
         let dot = text(.dot, try sampleGraph())
         #expect(dot.hasPrefix("digraph lineage {"))
         #expect(dot.contains(#"subgraph "cluster_llama" {"#))
-        #expect(dot.contains(#""taiwan-llama" [label="台灣 \"LLaMA\" \\ v2\nllama2""#))
-        #expect(dot.contains(##""llama-7b" -> "alpaca-7b" [color="#1f77b4", style=solid, label="instruct"]"##))
-        // Declared edges are dashed, the node kind picks the shape.
-        #expect(dot.contains(##""llama-2-7b" -> "apache-tune" [color="#333333", style=dashed"##))
-        #expect(dot.contains(#""sharegpt" [label="ShareGPT\nopenai-tos", shape=cylinder"#))
-        #expect(dot.contains(#""merged" [label="Merged\nllama2", shape=hexagon"#))
+        #expect(dot.contains(#""taiwan-llama" [label="台灣 \"LLaMA\" \\ v2\nllama2"];"#))
+        // Edges are grouped by style: colour says the relation, line style the provenance.
+        let instruct = group(dot, containing: ##"edge [color="#1f77b4", style=solid, label="instruct"]"##)
+        #expect(instruct.contains(#"    "llama-7b" -> "alpaca-7b";"#))
+        let declaredFinetunes = group(dot, containing: ##"edge [color="#333333", style=dashed, label="finetune"]"##)
+        #expect(declaredFinetunes.contains(#"    "llama-2-7b" -> "apache-tune" [tooltip="finetune (declared): README.md:3: base_model"];"#))
+        // Nodes are grouped by kind: the kind picks the shape.
+        #expect(group(dot, containing: "node [shape=cylinder").contains(#"    "sharegpt" [label="ShareGPT\nopenai-tos"];"#))
+        #expect(group(dot, containing: "node [shape=hexagon").contains(#"    "merged" [label="Merged\nllama2"];"#))
     }
 
     @Test func dotDropsControlCharactersAndKeepsKeywordsQuoted() throws {
@@ -24,8 +34,16 @@ import Testing
             nodes: [LineageNode(id: "subgraph", name: "a\u{07}b\tc"), LineageNode(id: "edge\\", name: "x\"")],
             edges: [LineageEdge(parent: "subgraph", child: "edge\\", relation: .finetune, provenance: .inferred)])
         let dot = text(.dot, graph)
-        #expect(dot.contains(#""subgraph" [label="a b c""#))
-        #expect(dot.contains(##""subgraph" -> "edge\\" [color="#333333", style=dotted"##))
+        #expect(dot.contains(#""subgraph" [label="a b c"];"#))
+        #expect(group(dot, containing: ##"edge [color="#333333", style=dotted"##).contains(#"    "subgraph" -> "edge\\";"#))
+    }
+
+    @Test func largeGraphsDropEdgeLabels() throws {
+        let nodes = (0...5_001).map { LineageNode(id: "n\($0)") }
+        let edges = (1...5_001).map { LineageEdge(parent: "n0", child: "n\($0)", relation: .chat, provenance: .curated) }
+        let dot = text(.dot, try LineageGraph(nodes: nodes, edges: edges))
+        #expect(dot.contains(##"edge [color="#2ca02c", style=solid];"##))
+        #expect(!dot.contains("label=\"chat\""))
     }
 
     @Test func nodeLinkJSONHasNetworkxShapeAndFields() throws {

@@ -42,12 +42,14 @@ import Testing
         let store = try LineageStore(directory: directory)
         #expect(try store.catalogDigest() == nil)
         let queue = try DatabaseQueue(path: directory.appendingPathComponent("lineage.sqlite").path)
-        let (mode, migrations, tables) = try queue.read { db throws -> (String?, [String], Bool) in
+        let (mode, pageSize, migrations, tables) = try queue.read { db throws -> (String?, Int?, [String], Bool) in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"),
+             try Int.fetchOne(db, sql: "PRAGMA page_size"),
              try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"),
              try db.tableExists("edge") && db.tableExists("node") && db.tableExists("family") && db.tableExists("node_alias"))
         }
         #expect(mode == "wal")
+        #expect(pageSize == 16384)
         #expect(migrations == ["v1: lineage graph"])
         #expect(tables)
         // Opening again is a no-op.

@@ -1,5 +1,9 @@
-/// Graphviz DOT: families as clusters, node kind as shape, relation as edge colour and label,
-/// provenance as line style. Every id and label is quoted and escaped (see OutputBuffer).
+/// Graphviz DOT: families as clusters, node kind as shape and fill, relation as edge colour
+/// (and label on graphs small enough to read), provenance as line style. Every id and label
+/// is quoted and escaped (see OutputBuffer). Nodes of one kind and edges of one style are
+/// written as groups under one `node [...]` / `edge [...]` default, so a style is spelled
+/// once per group rather than once per line: a third less output on large graphs, and
+/// easier to read.
 public struct DOTExporter: Sendable {
     /// Labels on edges help small graphs and drown big ones.
     public var edgeLabels: Bool
@@ -7,7 +11,12 @@ public struct DOTExporter: Sendable {
     public init(edgeLabels: Bool? = nil) { self.edgeLabels = edgeLabels ?? true }
 
     public func export(_ graph: LineageGraph) -> [UInt8] {
-        var out = OutputBuffer(capacity: graph.nodes.count * 96 + graph.edges.count * 64 + 1024)
+        var out = OutputBuffer(capacity: graph.nodes.count * 64 + graph.edges.count * 48 + 1024)
+        write(graph, into: &out)
+        return out.bytes
+    }
+
+    public func write(_ graph: LineageGraph, into out: inout OutputBuffer) {
         out.write("""
             digraph lineage {
               graph [rankdir=LR, fontname="Helvetica", fontsize=11, newrank=true];
@@ -16,64 +25,102 @@ public struct DOTExporter: Sendable {
 
             """)
         let familyNames = Dictionary(graph.families.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
-        var members: [String: [Int]] = [:]
-        var loose: [Int] = []
-        for (position, node) in graph.nodes.enumerated() {
-            if let family = node.family { members[family, default: []].append(position) } else { loose.append(position) }
+        // Borrow the nodes and edges in place: copying a node out of the array retains and
+        // releases every one of its fields.
+        graph.nodes.withUnsafeBufferPointer { nodes in
+            var members: [String: [Int]] = [:]
+            var loose: [Int] = []
+            for position in nodes.indices {
+                if let family = nodes[position].family { members[family, default: []].append(position) } else { loose.append(position) }
+            }
+            for family in members.keys.sorted() {
+                out.write("  subgraph ")
+                out.writeDOTString("cluster_" + family)
+                out.write(" {\n    label=")
+                out.writeDOTString(familyNames[family] ?? family)
+                out.write("; style=\"rounded,filled\"; fillcolor=\"#fafafa\"; color=\"#bbbbbb\";\n")
+                writeNodes(members[family]!, of: nodes, indent: "    ", into: &out)
+                out.write("  }\n")
+            }
+            writeNodes(loose, of: nodes, indent: "  ", into: &out)
         }
-        for family in members.keys.sorted() {
-            out.write("  subgraph ")
-            out.writeDOTString("cluster_" + family)
-            out.write(" {\n    label=")
-            out.writeDOTString(familyNames[family] ?? family)
-            out.write("; style=\"rounded,filled\"; fillcolor=\"#fafafa\"; color=\"#bbbbbb\";\n")
-            for position in members[family]! { writeNode(graph.nodes[position], indent: "    ", into: &out) }
-            out.write("  }\n")
-        }
-        for position in loose { writeNode(graph.nodes[position], indent: "  ", into: &out) }
         let labels = edgeLabels && graph.edges.count <= 5_000
-        for edge in graph.edges {
-            out.write("  ")
-            out.writeDOTString(edge.parent)
-            out.write(" -> ")
-            out.writeDOTString(edge.child)
-            out.write(" [color=\"")
-            out.write(Drawing.dotColor(edge.relation))
-            out.write("\", style=")
-            out.write(Drawing.dotStyle(edge.provenance))
-            if labels {
-                out.write(", label=")
-                out.writeDOTString(edge.relation.rawValue)
+        graph.edges.withUnsafeBufferPointer { edges in
+            var groups: [EdgeStyle: [Int]] = [:]
+            for position in edges.indices {
+                groups[EdgeStyle(relation: edges[position].relation, provenance: edges[position].provenance), default: []].append(position)
             }
-            if !edge.evidence.isEmpty && labels {
-                out.write(", tooltip=")
-                out.writeDOTString("\(edge.relation.rawValue) (\(edge.provenance.rawValue)): \(edge.evidence)")
+            for style in groups.keys.sorted() {
+                out.write("  {\n    edge [color=\"")
+                out.write(Drawing.dotColor(style.relation))
+                out.write("\", style=")
+                out.write(Drawing.dotStyle(style.provenance))
+                if labels {
+                    out.write(", label=")
+                    out.writeDOTString(style.relation.rawValue)
+                }
+                out.write("];\n")
+                for position in groups[style]! {
+                    out.write("    ")
+                    out.writeDOTString(edges[position].parent)
+                    out.write(" -> ")
+                    out.writeDOTString(edges[position].child)
+                    if labels && !edges[position].evidence.isEmpty {
+                        out.write(" [tooltip=")
+                        out.writeDOTString("\(style.relation.rawValue) (\(style.provenance.rawValue)): \(edges[position].evidence)")
+                        out.write("]")
+                    }
+                    out.write(";\n")
+                }
+                out.write("  }\n")
             }
-            out.write("];\n")
         }
         out.write("}\n")
-        return out.bytes
     }
 
-    private func writeNode(_ node: LineageNode, indent: String, into out: inout OutputBuffer) {
-        out.write(indent)
-        out.writeDOTString(node.id)
-        out.write(" [label=\"")
-        out.writeDOTText(node.name)
-        if let license = node.license {
-            out.write("\\n")
-            out.writeDOTText(license)
+    /// The nodes at `positions`, grouped by kind under one `node [shape, fillcolor]` each.
+    private func writeNodes(_ positions: [Int], of nodes: UnsafeBufferPointer<LineageNode>, indent: String, into out: inout OutputBuffer) {
+        var byKind: [NodeKind: [Int]] = [:]
+        for position in positions { byKind[nodes[position].kind, default: []].append(position) }
+        for kind in NodeKind.allCases {
+            guard let group = byKind[kind] else { continue }
+            out.write(indent)
+            out.write("{\n")
+            out.write(indent)
+            out.write("  node [shape=")
+            out.write(Drawing.dotShape(kind))
+            out.write(", fillcolor=\"")
+            out.write(Drawing.dotFill(kind))
+            out.write("\"];\n")
+            for position in group {
+                out.write(indent)
+                out.write("  ")
+                out.writeDOTString(nodes[position].id)
+                out.write(" [label=\"")
+                out.writeDOTText(nodes[position].name)
+                if let license = nodes[position].license {
+                    out.write("\\n")
+                    out.writeDOTText(license)
+                }
+                out.write("\"")
+                if let hub = nodes[position].hubIDs.first {
+                    out.write(", tooltip=")
+                    out.writeDOTString(hub)
+                }
+                out.write("];\n")
+            }
+            out.write(indent)
+            out.write("}\n")
         }
-        out.write("\"")
-        out.write(", shape=")
-        out.write(Drawing.dotShape(node.kind))
-        out.write(", fillcolor=\"")
-        out.write(Drawing.dotFill(node.kind))
-        out.write("\"")
-        if let hub = node.hubIDs.first {
-            out.write(", tooltip=")
-            out.writeDOTString(hub)
-        }
-        out.write("];\n")
+    }
+}
+
+/// An edge's drawing: colour from the relation, line style from the provenance.
+struct EdgeStyle: Hashable, Comparable {
+    let relation: Relation
+    let provenance: Provenance
+
+    static func < (lhs: EdgeStyle, rhs: EdgeStyle) -> Bool {
+        (lhs.relation.rawValue, lhs.provenance.rawValue) < (rhs.relation.rawValue, rhs.provenance.rawValue)
     }
 }

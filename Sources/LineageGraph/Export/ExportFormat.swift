@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The formats `lineage export` writes.
 public enum ExportFormat: String, CaseIterable, Sendable {
     case dot
@@ -7,12 +13,55 @@ public enum ExportFormat: String, CaseIterable, Sendable {
     case mermaid
 
     public func export(_ graph: LineageGraph) -> [UInt8] {
+        var out = OutputBuffer(capacity: graph.nodes.count * 160 + graph.edges.count * 120 + 1024)
+        write(graph, into: &out)
+        return out.bytes
+    }
+
+    public struct FileError: Error, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "cannot write \(path): \(reason)" }
+    }
+
+    /// Streams the export into a file, atomically: it is written beside the target under a
+    /// temporary name and renamed over it only when complete, so a failed export never
+    /// leaves half a file behind. "-" is standard output.
+    public func write(_ graph: LineageGraph, toFileAt path: String) throws {
+        if path == "-" {
+            var out = OutputBuffer(flushingTo: 1)
+            write(graph, into: &out)
+            try out.finish()
+            return
+        }
+        let temporary = path + ".partial-\(getpid())"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else { throw FileError(path: path, reason: String(cString: strerror(errno))) }
+        var out = OutputBuffer(flushingTo: descriptor)
+        write(graph, into: &out)
+        do {
+            try out.finish()
+        } catch {
+            close(descriptor)
+            unlink(temporary)
+            throw FileError(path: path, reason: "\(error)")
+        }
+        close(descriptor)
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw FileError(path: path, reason: reason)
+        }
+    }
+
+    /// Writes into `out`, which may stream to a file (OutputBuffer(flushingTo:)).
+    public func write(_ graph: LineageGraph, into out: inout OutputBuffer) {
         switch self {
-        case .dot: DOTExporter().export(graph)
-        case .json: NodeLinkJSONExporter().export(graph)
-        case .treeJSON: TreeJSONExporter().export(graph)
-        case .graphml: GraphMLExporter().export(graph)
-        case .mermaid: MermaidExporter().export(graph)
+        case .dot: DOTExporter().write(graph, into: &out)
+        case .json: NodeLinkJSONExporter().write(graph, into: &out)
+        case .treeJSON: TreeJSONExporter().write(graph, into: &out)
+        case .graphml: GraphMLExporter().write(graph, into: &out)
+        case .mermaid: MermaidExporter().write(graph, into: &out)
         }
     }
 }

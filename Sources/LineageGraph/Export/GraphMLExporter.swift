@@ -14,6 +14,11 @@ public struct GraphMLExporter: Sendable {
 
     public func export(_ graph: LineageGraph) -> [UInt8] {
         var out = OutputBuffer(capacity: graph.nodes.count * 300 + graph.edges.count * 200 + 4096)
+        write(graph, into: &out)
+        return out.bytes
+    }
+
+    public func write(_ graph: LineageGraph, into out: inout OutputBuffer) {
         out.write("""
             <?xml version="1.0" encoding="UTF-8"?>
             <graphml xmlns="http://graphml.graphdrawing.org/xmlns" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">
@@ -68,7 +73,6 @@ public struct GraphMLExporter: Sendable {
             out.write("</edge>\n")
         }
         out.write("  </graph>\n</graphml>\n")
-        return out.bytes
     }
 
     private func data(_ key: String, _ value: String, _ out: inout OutputBuffer) {

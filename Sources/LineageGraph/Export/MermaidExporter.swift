@@ -6,6 +6,11 @@ public struct MermaidExporter: Sendable {
 
     public func export(_ graph: LineageGraph) -> [UInt8] {
         var out = OutputBuffer(capacity: graph.nodes.count * 64 + graph.edges.count * 48 + 256)
+        write(graph, into: &out)
+        return out.bytes
+    }
+
+    public func write(_ graph: LineageGraph, into out: inout OutputBuffer) {
         out.write("flowchart LR\n")
         let familyNames = Dictionary(graph.families.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         var members: [String: [Int]] = [:]
@@ -32,7 +37,6 @@ public struct MermaidExporter: Sendable {
         for kind in NodeKind.allCases {
             out.write("  classDef \(kind.rawValue.filter { $0 != "-" }) fill:\(Drawing.dotFill(kind)),stroke:#555\n")
         }
-        return out.bytes
     }
 
     private func writeNode(_ position: Int, _ node: LineageNode, indent: String, _ out: inout OutputBuffer) {

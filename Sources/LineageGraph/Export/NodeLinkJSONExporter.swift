@@ -5,6 +5,11 @@ public struct NodeLinkJSONExporter: Sendable {
 
     public func export(_ graph: LineageGraph) -> [UInt8] {
         var out = OutputBuffer(capacity: graph.nodes.count * 160 + graph.edges.count * 120 + 1024)
+        write(graph, into: &out)
+        return out.bytes
+    }
+
+    public func write(_ graph: LineageGraph, into out: inout OutputBuffer) {
         out.write("{\"directed\": true, \"multigraph\": false, \"graph\": {\"name\": \"lineage\", \"families\": [")
         for (position, family) in graph.families.enumerated() {
             if position > 0 { out.write(", ") }
@@ -43,7 +48,6 @@ public struct NodeLinkJSONExporter: Sendable {
             out.write("}")
         }
         out.write("\n]}\n")
-        return out.bytes
     }
 
     /// The node's fields as one JSON object (also used by the tree exporter).

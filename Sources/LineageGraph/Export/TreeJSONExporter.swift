@@ -7,6 +7,11 @@ public struct TreeJSONExporter: Sendable {
 
     public func export(_ graph: LineageGraph) -> [UInt8] {
         var out = OutputBuffer(capacity: graph.nodes.count * 160 + 1024)
+        write(graph, into: &out)
+        return out.bytes
+    }
+
+    public func write(_ graph: LineageGraph, into out: inout OutputBuffer) {
         var expanded = [Bool](repeating: false, count: graph.nodes.count)
         out.write("[\n")
         for (position, root) in graph.roots.enumerated() {
@@ -14,7 +19,6 @@ public struct TreeJSONExporter: Sendable {
             writeTree(root, via: nil, graph: graph, expanded: &expanded, into: &out)
         }
         out.write("\n]\n")
-        return out.bytes
     }
 
     private func writeTree(

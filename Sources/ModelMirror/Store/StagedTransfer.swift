@@ -68,7 +68,12 @@ public final class StagedTransfer {
     }
 
     deinit {
-        if fd >= 0 { Glibc.close(fd) }
+        // A transfer abandoned on a network fault keeps what it received: the next run
+        // resumes after it.
+        if fd >= 0 {
+            try? flush()
+            Glibc.close(fd)
+        }
         buffer.deallocate()
     }
 
@@ -146,6 +151,12 @@ public final class StagedTransfer {
             if code == ENOSPC || code == EDQUOT { throw .diskFull(path: url.path) }
             throw .io(operation: "fsync", path: url.path, errno: code)
         }
+    }
+
+    /// Deletes the staged bytes (the disk filled up: keeping them would keep the store full).
+    public func discard() {
+        close()
+        unlink(url.path)
     }
 
     /// Closes the file (and so releases the lock).

@@ -17,6 +17,8 @@ public struct MirrorSettings: Sendable {
     public var retry: RetryPolicy
     /// Files transferred at once.
     public var concurrency: Int
+    /// --endpoint was given: it wins over the endpoint a repo recorded at `add`.
+    public var endpointIsExplicit = false
 
     public init(hubEndpoint: String, token: String?, retry: RetryPolicy = RetryPolicy(), concurrency: Int = 4) {
         var endpoint = hubEndpoint
@@ -32,7 +34,9 @@ public struct MirrorSettings: Sendable {
     ) -> MirrorSettings {
         let hub = endpoint ?? environment["HF_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://huggingface.co"
         let token = environment["HF_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        return MirrorSettings(hubEndpoint: hub, token: token)
+        var settings = MirrorSettings(hubEndpoint: hub, token: token)
+        settings.endpointIsExplicit = endpoint != nil
+        return settings
     }
 }
 
@@ -152,7 +156,8 @@ public struct MirrorService: Sendable {
             return GitSource(repo: repo, mirrorPath: gitMirrorPath(repo.id), client: client, retry: settings.retry,
                              logger: logger, hubToken: settings.token, hubHost: HTTPDownloader.host(of: settings.hubEndpoint))
         case .hub:
-            return HubSource(repo: repo, endpoint: repo.url ?? settings.hubEndpoint, token: settings.token, client: client,
+            let endpoint = settings.endpointIsExplicit ? settings.hubEndpoint : repo.url ?? settings.hubEndpoint
+            return HubSource(repo: repo, endpoint: endpoint, token: settings.token, client: client,
                              retry: settings.retry, logger: logger)
         }
     }
@@ -177,6 +182,10 @@ public struct MirrorService: Sendable {
         var missing: [UpstreamFile] = []
         for file in files {
             if let blob = try await storedBlob(for: file) {
+                if let mismatch = sizeMismatch(file, blob) {
+                    report.failures.append((file.path.string, mismatch))
+                    continue
+                }
                 mirrored[file.path] = MirroredFile(path: file.path.string, size: file.size, gitOID: file.treeOID?.hex,
                                                    lfsOID: file.lfs?.oid, blob: blob)
             } else {
@@ -194,17 +203,29 @@ public struct MirrorService: Sendable {
         }
         let fetchable = missing.filter { unprepared[$0.path] == nil }
 
-        let outcomes = await withTaskGroup(of: (UpstreamFile, FileResult).self) { group in
+        // Files that share one object (the same LFS oid or git blob under two paths) are one
+        // transfer: they run in order within a group, so the later ones find it stored.
+        var groups: [StagingKey: [UpstreamFile]] = [:]
+        var order: [StagingKey] = []
+        for file in fetchable {
+            if groups[file.stagingKey] == nil { order.append(file.stagingKey) }
+            groups[file.stagingKey, default: []].append(file)
+        }
+        let outcomes = await withTaskGroup(of: [(UpstreamFile, FileResult)].self) { group in
             var results: [(UpstreamFile, FileResult)] = []
-            var iterator = fetchable.makeIterator()
+            var iterator = order.makeIterator()
             func startNext() -> Bool {
-                guard let file = iterator.next() else { return false }
-                group.addTask { (file, await self.fetch(file, of: repo, commit: snapshot.commit, from: upstream)) }
+                guard let key = iterator.next(), let members = groups[key] else { return false }
+                group.addTask {
+                    var results: [(UpstreamFile, FileResult)] = []
+                    for file in members { results.append((file, await self.fetchOrReuse(file, of: repo, commit: snapshot.commit, from: upstream))) }
+                    return results
+                }
                 return true
             }
             for _ in 0..<settings.concurrency where !startNext() { break }
             while let result = await group.next() {
-                results.append(result)
+                results += result
                 _ = startNext()
             }
             return results
@@ -260,6 +281,24 @@ public struct MirrorService: Sendable {
         var transferred: Int64
     }
 
+    /// A stored object reused for `file` must have the size the tree (or pointer) gives.
+    private func sizeMismatch(_ file: UpstreamFile, _ blob: SHA256Digest) -> String? {
+        let size = (try? FileManager.default.attributesOfItem(atPath: blobs.path(of: blob).path)[.size] as? Int64) ?? -1
+        guard size != file.size else { return nil }
+        return "upstream sent wrong bytes: expected \(file.expectation.expectedDescription) (\(file.size) bytes), got sha256:\(blob.hex) (\(size) bytes)"
+    }
+
+    /// A file whose object an earlier file of the same group stored: checked against this
+    /// file's own size (a pointer may lie about it), else fetched.
+    private func fetchOrReuse(_ file: UpstreamFile, of repo: MirrorRepo, commit: String, from upstream: any UpstreamSource) async -> FileResult {
+        if let blob = try? await storedBlob(for: file) {
+            guard let message = sizeMismatch(file, blob) else { return FileResult(outcome: .success(blob), transferred: 0) }
+            emit(.fileFinished(repo: repo.id, path: file.path.string, failure: message))
+            return FileResult(outcome: .failure(message), transferred: 0)
+        }
+        return await fetch(file, of: repo, commit: commit, from: upstream)
+    }
+
     /// Fetches one file into staging and commits it if, and only if, it verifies.
     private func fetch(_ file: UpstreamFile, of repo: MirrorRepo, commit: String, from upstream: any UpstreamSource) async -> FileResult {
         let path = file.path.string
@@ -304,6 +343,9 @@ public struct MirrorService: Sendable {
                 repo: repo.id, path: path, commit: commit, expected: digest, actual: digest, size: file.size,
                 reason: reason, location: location))
             return fail("rejected: \(reason); the bytes are kept in \(location)")
+        } catch let error as BlobStoreError {
+            if case .diskFull = error { transfer.discard() }
+            return fail("\(error)")
         } catch {
             return fail("\(error)")
         }

@@ -16,7 +16,26 @@ struct HTTPJSON: Sendable {
         func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
     }
 
+    /// Follows up to 5 redirects (olah redirects `/tree/<rev>` to `/tree/<rev>/`); credentials
+    /// follow only to the same host.
     func get(_ url: String, headers: [(String, String)]) async throws -> Response {
+        var url = url
+        var headers = headers
+        for _ in 0..<6 {
+            let response = try await getOnce(url, headers: headers)
+            guard [301, 302, 303, 307, 308].contains(response.status), let location = response.header("location") else {
+                return response
+            }
+            let next = HTTPDownloader.resolve(location, against: url)
+            if HTTPDownloader.host(of: next) != HTTPDownloader.host(of: url) {
+                headers.removeAll { $0.0.lowercased() == "authorization" }
+            }
+            url = next
+        }
+        throw TransferError(kind: .refused(status: 310), url: TransferError.redact(url), message: "more than 5 redirects")
+    }
+
+    private func getOnce(_ url: String, headers: [(String, String)]) async throws -> Response {
         var failures = 0
         while true {
             var request = HTTPClientRequest(url: url)

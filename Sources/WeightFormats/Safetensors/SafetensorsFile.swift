@@ -52,6 +52,14 @@ public final class SafetensorsFile: Sendable {
         return mapped.bytes(in: start..<(start + tensor.byteCount))
     }
 
+    /// Releases the mapped pages holding `rows` of `tensor` from the process's memory (see
+    /// MappedFile.releasePages); reading them again pages them back in.
+    public func releasePages(of tensor: SafetensorsTensorInfo, rows: Range<Int>) {
+        let rowBytes = tensor.rowLength * tensor.dtype.bitSize / 8
+        let start = dataOffset + tensor.dataOffsets.lowerBound
+        mapped.releasePages(in: (start + rows.lowerBound * rowBytes)..<(start + rows.upperBound * rowBytes))
+    }
+
     /// Converts row `row` of a F32/F16/BF16/F64 tensor to Float. `destination` must hold exactly
     /// `tensor.rowLength` values.
     public func readRow(_ row: Int, of tensor: SafetensorsTensorInfo, into destination: UnsafeMutableBufferPointer<Float>) throws {

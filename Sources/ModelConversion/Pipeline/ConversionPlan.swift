@@ -1,0 +1,169 @@
+import Foundation
+import GGUF
+import WeightFormats
+
+/// One tensor of the GGUF to write, with its final type.
+public struct PlannedTensor: Sendable {
+    public let name: String
+    /// ggml `ne`, innermost first.
+    public let dimensions: [UInt64]
+    public let type: GGMLType
+    /// The checkpoint tensor it comes from (nil for computed tensors).
+    public let sourceName: String?
+    /// Bytes read from the checkpoint.
+    public let inputBytes: Int
+    let source: LayoutTensor.Source
+
+    public var rowLength: Int { Int(dimensions.first ?? 1) }
+    public var elementCount: Int { Int(dimensions.reduce(1, *)) }
+    public var rowCount: Int { elementCount / max(1, rowLength) }
+    public var outputBytes: Int { rowCount * (type.rowSize(elements: rowLength) ?? 0) }
+}
+
+/// Everything a conversion will write, worked out and validated before a byte is written:
+/// hyperparameters, vocabulary, metadata keys in order, and every tensor with its type.
+public struct ConversionPlan: Sendable {
+    public let directory: URL
+    public let architecture: ModelArchitecture
+    public let hyperparameters: LlamaHyperparameters
+    public let vocabulary: TokenizerVocabulary
+    public let preset: QuantizationPreset
+    public let keyValues: [(key: String, value: GGUFValue)]
+    public let tensors: [PlannedTensor]
+    /// Tensors whose row length forced llama.cpp's fallback type, and ignored tokenizer entries.
+    public let warnings: [String]
+    let checkpoint: SafetensorsCheckpoint
+
+    public var inputBytes: Int { tensors.reduce(0) { $0 + $1.inputBytes } }
+    public var outputBytes: Int { tensors.reduce(0) { $0 + $1.outputBytes } }
+}
+
+public enum ModelConverter {
+    /// Reads config.json, the tokenizer and the safetensors headers of `directory` and decides
+    /// every tensor's type for `options.preset`. Nothing is written.
+    public static func plan(directory: URL, options: ConversionOptions) throws -> ConversionPlan {
+        let configURL = directory.appendingPathComponent("config.json")
+        guard let config = try JSONObject.load(configURL) else {
+            throw ConversionError(.missingFile, file: directory.path, message: "there is no config.json in this directory",
+                                  hint: "point at a Hugging Face checkpoint directory (config.json, tokenizer, *.safetensors)")
+        }
+        let architecture = try ModelArchitecture.resolve(config: config)
+        let h = try LlamaHyperparameters.read(from: config)
+        let checkpoint = try SafetensorsCheckpoint.open(directory: directory)
+
+        // The token list must have exactly one entry per embedding row.
+        if let (file, embedding) = checkpoint.locate("model.embed_tokens.weight"), embedding.shape.count == 2,
+           embedding.shape[0] != h.vocabSize {
+            throw ConversionError(
+                .vocabularyMismatch, file: file.url.path, subject: "tensor 'model.embed_tokens.weight'",
+                message: "the embedding has \(embedding.shape[0]) rows but config.json's vocab_size is \(h.vocabSize)",
+                hint: "llama.cpp needs one token per embedding row; fix vocab_size in config.json or use the matching weights")
+        }
+        let layout = try LlamaTensorLayout.layout(checkpoint: checkpoint, hyperparameters: h, configFile: configURL.path)
+        let vocabulary = try loadVocabulary(directory: directory, hyperparameters: h, options: options)
+
+        var selector = TensorTypeSelector(
+            preset: options.preset, tensorNames: layout.map(\.name), layerCount: h.blockCount,
+            headCount: h.headCount, headCountKV: h.headCountKV, allowF16Fallback: options.allowF16Fallback)
+        var tensors: [PlannedTensor] = []
+        for tensor in layout {
+            let type: GGMLType
+            do {
+                type = try selector.nextType(name: tensor.name, dimensions: tensor.dimensions)
+            } catch {
+                var file: String?
+                var subject = "tensor '\(tensor.name)'"
+                if case .checkpoint(let name, _) = tensor.source, let (f, _) = checkpoint.locate(name) {
+                    file = f.url.path
+                    subject = "tensor '\(name)' (GGUF \(tensor.name))"
+                }
+                let tried = error.fallback == error.type
+                    ? "\(error.type)'s block size \(error.type.blockSize)"
+                    : "\(error.type)'s block size \(error.type.blockSize) nor of \(error.fallback)'s \(error.fallback.blockSize)"
+                throw ConversionError(
+                    .rowNotBlockMultiple, file: file, subject: subject,
+                    message: "row length \(error.rowLength) is not a multiple of \(tried), so no quantized type of \(options.preset) fits it",
+                    hint: "llama.cpp would silently store such tensors as F16; convert with F16, BF16 or F32, or allow that fallback explicitly (--allow-f16-fallback)")
+            }
+            var sourceName: String?
+            var inputBytes: Int
+            switch tensor.source {
+            case .checkpoint(let name, _):
+                sourceName = name
+                inputBytes = checkpoint.locate(name)?.tensor.byteCount ?? 0
+            case .values(let values):
+                inputBytes = values.count * 4
+            }
+            tensors.append(PlannedTensor(name: tensor.name, dimensions: tensor.dimensions, type: type,
+                                         sourceName: sourceName, inputBytes: inputBytes, source: tensor.source))
+        }
+        var warnings = vocabulary.warnings
+        for f in selector.fallbacks {
+            warnings.append("\(f.name): row length \(f.rowLength) is not a multiple of \(f.from)'s block size \(f.from.blockSize); using \(f.to) as llama.cpp does")
+        }
+
+        let lineage = options.lineage ?? LineageMetadata(name: directory.lastPathComponent)
+        var kv: [(key: String, value: GGUFValue)] = [
+            ("general.architecture", .string(architecture.ggufName)),
+            ("general.type", .string("model")),
+        ]
+        kv += lineage.keyValues
+        kv += hyperparameterKeys(h, arch: architecture.ggufName)
+        kv += vocabulary.keyValues
+        // llama-quantize removes and re-appends these two, so they come last in its files; ours
+        // put them last too so the key order matches.
+        kv.append(("general.quantization_version", .uint32(2)))
+        kv.append(("general.file_type", .uint32(options.preset.fileType)))
+
+        return ConversionPlan(
+            directory: directory, architecture: architecture, hyperparameters: h, vocabulary: vocabulary,
+            preset: options.preset, keyValues: kv, tensors: tensors, warnings: warnings, checkpoint: checkpoint)
+    }
+
+    /// LlamaModel.set_vocab: SentencePiece from tokenizer.model, else BPE from tokenizer.json.
+    static func loadVocabulary(directory: URL, hyperparameters h: LlamaHyperparameters, options: ConversionOptions) throws -> TokenizerVocabulary {
+        var vocabulary: TokenizerVocabulary
+        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("tokenizer.model").path) {
+            vocabulary = try SentencePieceVocabularyLoader.load(
+                directory: directory, vocabularySize: h.vocabSize, configFile: directory.appendingPathComponent("config.json").path)
+        } else {
+            vocabulary = try BPEVocabularyLoader.load(directory: directory, vocabularySize: h.vocabSize, preTokenizer: options.tokenizerPre)
+        }
+        if let config = try JSONObject.load(directory.appendingPathComponent("tokenizer_config.json")) {
+            vocabulary.addSpacePrefix = try config.boolean("add_prefix_space")
+        }
+        return vocabulary
+    }
+
+    /// TextModel.set_gguf_parameters followed by LlamaModel's additions, in their order.
+    static func hyperparameterKeys(_ h: LlamaHyperparameters, arch: String) -> [(key: String, value: GGUFValue)] {
+        var kv: [(key: String, value: GGUFValue)] = [
+            ("\(arch).block_count", .uint32(UInt32(h.blockCount))),
+            ("\(arch).context_length", .uint32(UInt32(h.contextLength))),
+            ("\(arch).embedding_length", .uint32(UInt32(h.embeddingLength))),
+            ("\(arch).feed_forward_length", .uint32(UInt32(h.feedForwardLength))),
+            ("\(arch).attention.head_count", .uint32(UInt32(h.headCount))),
+            ("\(arch).attention.head_count_kv", .uint32(UInt32(h.headCountKV))),
+        ]
+        switch h.ropeScaling {
+        case .none, .llama3:
+            break
+        case .linear(let factor):
+            kv.append(("\(arch).rope.scaling.type", .string("linear")))
+            kv.append(("\(arch).rope.scaling.factor", .float32(Float(factor))))
+        case .yarn(let factor, let original):
+            kv.append(("\(arch).rope.scaling.type", .string("yarn")))
+            kv.append(("\(arch).rope.scaling.factor", .float32(Float(factor))))
+            kv.append(("\(arch).rope.scaling.original_context_length", .uint32(UInt32(original))))
+        }
+        if let base = h.ropeFreqBase { kv.append(("\(arch).rope.freq_base", .float32(Float(base)))) }
+        kv.append(("\(arch).attention.layer_norm_rms_epsilon", .float32(Float(h.rmsNormEpsilon))))
+        if h.headDimensionIsExplicit {
+            kv.append(("\(arch).attention.key_length", .uint32(UInt32(h.headDimension))))
+            kv.append(("\(arch).attention.value_length", .uint32(UInt32(h.headDimension))))
+        }
+        kv.append(("\(arch).vocab_size", .uint32(UInt32(h.vocabSize))))
+        kv.append(("\(arch).rope.dimension_count", .uint32(UInt32(h.headDimension))))
+        return kv
+    }
+}

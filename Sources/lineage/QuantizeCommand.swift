@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import LineageImport
+import ModelConversion
+
+extension QuantizationPreset: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+}
+
+struct QuantizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quantize",
+        abstract: "Convert a Hugging Face Llama checkpoint (safetensors) to a GGUF file, byte-identical to llama.cpp's llama-quantize.",
+        discussion: """
+            DIR holds config.json, the tokenizer (tokenizer.model or tokenizer.json) and the \
+            *.safetensors weights. Tensors are read one at a time from the memory-mapped shards and \
+            quantized on every core. The file's provenance keys (general.name, general.license, \
+            general.base_model.*, general.source.repo_url) come from the options, else from the \
+            README's front matter and the Hugging Face cache path.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The checkpoint directory.", valueName: "dir"))
+    var directory: String
+
+    @Option(name: [.customShort("t"), .customLong("type")], help: ArgumentHelp("The preset: \(QuantizationPreset.names).", valueName: "type"))
+    var preset: QuantizationPreset
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("The GGUF to write (default: NAME-TYPE.gguf in the current directory).", valueName: "file"))
+    var output: String?
+
+    @Option(name: .long, help: "Worker threads (default: every core).")
+    var threads: Int?
+
+    @Option(name: .long, help: "general.name (default: the README's model_name, else the repo or folder name).")
+    var name: String?
+
+    @Option(name: .customLong("base-model"), help: ArgumentHelp("A model these weights derive from (Hub id or URL); repeat for several. Default: the README's base_model.", valueName: "id"))
+    var baseModels: [String] = []
+
+    @Option(name: .customLong("source-repo"), help: ArgumentHelp("Where the weights come from (Hub id or URL); default: the Hugging Face cache path.", valueName: "id"))
+    var sourceRepo: String?
+
+    @Option(name: .customLong("tokenizer-pre"), help: ArgumentHelp("llama.cpp's pre-tokenizer name for a BPE tokenizer lineage does not recognise.", valueName: "name"))
+    var tokenizerPre: String?
+
+    @Flag(name: .customLong("allow-f16-fallback"), help: "Store tensors whose rows no quantized block divides as F16, as llama.cpp does, instead of failing.")
+    var allowF16Fallback = false
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        try runReporting {
+            let dir = URL(fileURLWithPath: directory).standardizedFileURL
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw CommandFailure("\(directory) is not a directory; give a checkpoint folder (config.json, tokenizer, *.safetensors)")
+            }
+            let lineage = try provenance(of: dir)
+            var options = ConversionOptions(preset: preset, lineage: lineage, tokenizerPre: tokenizerPre, allowF16Fallback: allowF16Fallback)
+            if let threads { options.threads = threads }
+            let plan = try ModelConverter.plan(directory: dir, options: options)
+            for warning in plan.warnings { Terminal.warning(warning) }
+
+            let defaultName = (lineage.name.split(separator: "/").last.map(String.init) ?? lineage.name)
+                .replacingOccurrences(of: " ", with: "-")
+            let target = URL(fileURLWithPath: output ?? "\(defaultName)-\(preset).gguf").standardizedFileURL
+            let progress = QuantizeProgress(plan: plan, output: target, interactive: isatty(STDOUT_FILENO) != 0)
+            progress.start(threads: options.threads)
+            let summary = try plan.write(to: target, options: options) { progress.update($0) }
+            progress.finish(summary)
+        }
+    }
+
+    /// general.* keys: options first, then the README front matter, then the cache path.
+    private func provenance(of dir: URL) throws -> LineageMetadata {
+        let repoID = ModelDirectoryImporter.defaultID(for: dir)
+        var card: ModelCard?
+        let readme = dir.appendingPathComponent("README.md")
+        if let data = FileManager.default.contents(atPath: readme.path), let text = String(data: data, encoding: .utf8) {
+            card = try ModelCard.parse(text, file: readme.path)
+        }
+        let bases = baseModels.isEmpty ? (card?.baseModels.map(\.0) ?? []) : baseModels
+        var source: String?
+        if let sourceRepo {
+            source = sourceRepo.contains("://") ? sourceRepo : "https://huggingface.co/\(sourceRepo)"
+        } else if repoID.contains("/") {
+            source = "https://huggingface.co/\(repoID)"
+        }
+        return LineageMetadata(
+            name: name ?? card?.modelName ?? repoID, license: card?.license, sourceRepoURL: source,
+            baseModels: bases.map { LineageMetadata.BaseModel(huggingFaceID: $0) })
+    }
+}
