@@ -119,8 +119,7 @@ func run(directory: URL, preset: QuantizationPreset, threads: Int, output: URL) 
     let plan = try ModelConverter.plan(directory: directory, options: options)
     let summary = try plan.write(to: output, options: options)
     let seconds = Date().timeIntervalSince(started)
-    print(String(format: #"{"seconds": %.4f, "input_bytes": %d, "output_bytes": %d, "peak_rss_mb": %.1f}"#,
-                 seconds, summary.inputBytes, summary.outputBytes, peakRSSMegabytes()))
+    print(#"{"seconds": \#(String(format: "%.4f", seconds)), "input_bytes": \#(summary.inputBytes), "output_bytes": \#(summary.outputBytes), "peak_rss_mb": \#(String(format: "%.1f", peakRSSMegabytes()))}"#)
 }
 
 /// CPU time of the calling thread: the machine is shared, so wall time would measure the
