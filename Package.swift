@@ -48,7 +48,13 @@ let package = Package(
     targets: [
         .target(name: "LineageGraph"),
         .target(name: "GGUF"),
-        .target(name: "WeightFormats", dependencies: ["GGUF"]),
+        .target(
+            name: "WeightFormats", dependencies: ["GGUF"],
+            // The quantization kernels are built optimized in debug builds too: their SIMD code
+            // runs hundreds of times slower unoptimized, which would make the byte-identity
+            // tests against llama.cpp take many minutes.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
         .target(name: "ModelConversion", dependencies: ["GGUF", "WeightFormats"]),
         .target(
             name: "LineageImport",
@@ -120,6 +126,11 @@ let package = Package(
             name: "lineage-graph-bench",
             dependencies: ["LineageGraph", "LineageStore"],
             path: "Benchmarks/lineage-graph-bench"
+        ),
+        .executableTarget(
+            name: "lineage-quantize-bench",
+            dependencies: ["ModelConversion", "WeightFormats", "GGUF"],
+            path: "Benchmarks/lineage-quantize-bench"
         ),
         .testTarget(name: "LineageGraphTests", dependencies: ["LineageGraph"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),

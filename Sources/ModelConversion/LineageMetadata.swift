@@ -20,10 +20,10 @@ public struct LineageMetadata: Sendable, Equatable {
         /// the Hub URL. A URL is kept as the repo URL; a bare name has no organization.
         public init(huggingFaceID id: String) {
             if id.hasPrefix("http://") || id.hasPrefix("https://") {
-                let path = id.split(separator: "/").dropFirst(2)
-                if id.contains("huggingface.co"), path.count == 3 {
-                    self.init(name: Self.title(String(path[path.startIndex + 2])),
-                              organization: Self.title(String(path[path.startIndex + 1])), repoURL: id)
+                // "https:", host, then the path ("//" yields no empty part).
+                let path = Array(id.split(separator: "/").dropFirst(2))
+                if id.contains("huggingface.co"), path.count == 2 {
+                    self.init(name: Self.title(String(path[1])), organization: Self.title(String(path[0])), repoURL: id)
                 } else {
                     self.init(name: id, repoURL: id)
                 }

@@ -32,10 +32,10 @@ final class QuantizeProgress {
             let elapsed = now.timeIntervalSince(started)
             let rate = elapsed > 0 ? Double(p.bytesDone) / elapsed : 0
             let eta = rate > 0 ? Double(p.totalBytes - p.bytesDone) / rate : 0
-            let line = String(format: "[%d/%d] %@ %@  %@/%@  %3.0f%%  %@/s  ETA %@",
-                              p.tensorIndex + 1, p.tensorCount, p.tensorName, p.tensorType,
-                              Self.bytes(p.bytesDone), Self.bytes(p.totalBytes),
-                              100 * Double(p.bytesDone) / Double(max(1, p.totalBytes)), Self.bytes(Int(rate)), Self.duration(eta))
+            let line = "[\(p.tensorIndex + 1)/\(p.tensorCount)] \(p.tensorName) \(p.tensorType) "
+                + "\(Self.bytes(p.tensorBytesDone))/\(Self.bytes(p.tensorBytes))  total \(Self.bytes(p.bytesDone))/\(Self.bytes(p.totalBytes)) "
+                + String(format: "%.0f%%", 100 * Double(p.bytesDone) / Double(max(1, p.totalBytes)))
+                + "  \(Self.bytes(Int(rate)))/s  ETA \(Self.duration(eta))"
             let padded = line.padding(toLength: max(lineWidth, line.count), withPad: " ", startingAt: 0)
             lineWidth = line.count
             FileHandle.standardOutput.write(Data(("\r" + padded).utf8))
@@ -43,9 +43,8 @@ final class QuantizeProgress {
             let seconds = now.timeIntervalSince(tensorStarted)
             let tensor = plan.tensors[p.tensorIndex]
             let shape = tensor.dimensions.map(String.init).joined(separator: " x ")
-            emit(String(format: "[%d/%d] %@ [%@] %@ %@ in %.2f s, %@ of %@",
-                        p.tensorIndex + 1, p.tensorCount, p.tensorName, shape, p.tensorType, Self.bytes(p.tensorBytes), seconds,
-                        Self.bytes(p.bytesDone), Self.bytes(p.totalBytes)))
+            emit("[\(p.tensorIndex + 1)/\(p.tensorCount)] \(p.tensorName) [\(shape)] \(p.tensorType) \(Self.bytes(p.tensorBytes)) in "
+                 + String(format: "%.2f s", seconds) + ", \(Self.bytes(p.bytesDone)) of \(Self.bytes(p.totalBytes))")
         }
         if p.tensorFinished { tensorStarted = now }
     }
@@ -53,8 +52,8 @@ final class QuantizeProgress {
     func finish(_ summary: ConversionSummary) {
         if interactive { FileHandle.standardOutput.write(Data("\n".utf8)) }
         let rate = summary.seconds > 0 ? Double(summary.inputBytes) / summary.seconds : 0
-        emit(String(format: "wrote %@ (%@, %@) in %.1f s, %@/s", summary.output.path, summary.preset.rawValue,
-                    Self.bytes(Int(summary.outputBytes)), summary.seconds, Self.bytes(Int(rate))))
+        emit("wrote \(summary.output.path) (\(summary.preset), \(Self.bytes(Int(summary.outputBytes)))) in "
+             + String(format: "%.1f s", summary.seconds) + ", \(Self.bytes(Int(rate)))/s")
     }
 
     private func emit(_ line: String) {
@@ -69,7 +68,7 @@ final class QuantizeProgress {
             value /= 1000
             unit += 1
         }
-        return unit == 0 ? "\(n) B" : String(format: value < 10 ? "%.2f %@" : "%.1f %@", value, units[unit])
+        return unit == 0 ? "\(n) B" : String(format: value < 10 ? "%.2f " : "%.1f ", value) + units[unit]
     }
 
     static func duration(_ seconds: Double) -> String {

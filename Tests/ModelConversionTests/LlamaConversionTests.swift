@@ -102,4 +102,19 @@ struct LlamaConversionTests {
         #expect(diff < (preset == .f32 ? 2e-3 : 0.1) * max(1, scale), "max |Δlogit| \(diff) of \(scale)")
         #expect(result["argmax_llama"] as? [Int] == result["argmax_reference"] as? [Int])
     }
+
+    @Test("attention biases: the query and key biases are permuted like their rows, and llama.cpp agrees",
+          .enabled(if: Conversion.llamaCppAvailable))
+    func attentionBiases() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = TinyLlama(hidden: 128, feedForward: 256, layers: 2, heads: 4, kvHeads: 2, dtype: "F32", attentionBias: true)
+        let checkpoint = try model.write(to: dir.appendingPathComponent("bias"))
+        let (url, summary) = try Conversion.run(checkpoint, .f32)
+        #expect(summary.tensorCount == 3 + 13 * model.layers)
+        let tokens = [1, 200, 17, 3, 99, 5]
+        let result = try TestSupport.runPythonJSON("llama_cpp_check.py", ["logits", url.path, checkpoint.path] + tokens.map(String.init))
+        let diff = result["max_abs_diff"] as! Double, scale = result["max_abs_ref"] as! Double
+        #expect(diff < 2e-3 * max(1, scale), "max |Δlogit| \(diff) of \(scale)")
+    }
 }

@@ -42,11 +42,11 @@ struct QuantizationIdentityTests {
 }
 
 extension QuantizationIdentityTests {
-    @Test("rows that are not whole super-blocks fall back as llama.cpp's do (hidden 320, ffn 864, 5 heads on 1 kv head)")
+    @Test("rows that are not whole super-blocks fall back as llama.cpp's do (hidden 320, ffn 864, 5 heads on 1 kv head, F16 weights)")
     func fallbacks() throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let model = TinyLlama(hidden: 320, feedForward: 864, layers: 4, heads: 5, kvHeads: 1, seed: 2)
+        let model = TinyLlama(hidden: 320, feedForward: 864, layers: 4, heads: 5, kvHeads: 1, dtype: "F16", seed: 2)
         let checkpoint = try model.write(to: dir.appendingPathComponent("wide"))
         let (f32, _) = try Conversion.run(checkpoint, .f32, to: dir.appendingPathComponent("wide-F32.gguf"))
         let plan = try ModelConverter.plan(directory: checkpoint, options: ConversionOptions(preset: .q4_K_M))

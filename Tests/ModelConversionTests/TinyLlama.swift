@@ -17,6 +17,9 @@ struct TinyLlama {
     /// Number of safetensors shards (1: model.safetensors; more: an index and shards).
     var shards = 1
     var seed: UInt64 = 1
+    /// Biases on the attention projections (config.json attention_bias), which llama.cpp's
+    /// Llama graph applies; the query and key biases are permuted like their weights.
+    var attentionBias = false
     var rmsEps = 1e-5
     var ropeTheta: Double? = 10000
     var extraConfig: [String: Any] = [:]
@@ -43,6 +46,12 @@ struct TinyLlama {
             out.append((p + "self_attn.k_proj.weight", [kvHeads * headDim, hidden], matrix(kvHeads * headDim, hidden, scale: 0.2)))
             out.append((p + "self_attn.v_proj.weight", [kvHeads * headDim, hidden], matrix(kvHeads * headDim, hidden)))
             out.append((p + "self_attn.o_proj.weight", [hidden, heads * headDim], matrix(hidden, heads * headDim)))
+            if attentionBias {
+                out.append((p + "self_attn.q_proj.bias", [heads * headDim], matrix(1, heads * headDim, scale: 0.5)))
+                out.append((p + "self_attn.k_proj.bias", [kvHeads * headDim], matrix(1, kvHeads * headDim, scale: 0.5)))
+                out.append((p + "self_attn.v_proj.bias", [kvHeads * headDim], matrix(1, kvHeads * headDim, scale: 0.5)))
+                out.append((p + "self_attn.o_proj.bias", [hidden], matrix(1, hidden, scale: 0.5)))
+            }
             out.append((p + "post_attention_layernorm.weight", [hidden], norm(hidden)))
             out.append((p + "mlp.gate_proj.weight", [feedForward, hidden], matrix(feedForward, hidden)))
             out.append((p + "mlp.up_proj.weight", [feedForward, hidden], matrix(feedForward, hidden)))
@@ -61,6 +70,7 @@ struct TinyLlama {
             "num_attention_heads": heads, "num_key_value_heads": kvHeads, "vocab_size": vocab,
             "max_position_embeddings": context, "rms_norm_eps": rmsEps, "tie_word_embeddings": tiedEmbeddings,
             "bos_token_id": 1, "eos_token_id": 2, "hidden_act": "silu", "torch_dtype": "bfloat16",
+            "attention_bias": attentionBias,
         ]
         if let ropeTheta { c["rope_theta"] = ropeTheta }
         for (k, v) in extraConfig { c[k] = v }

@@ -69,10 +69,13 @@ def reference_logits(directory, tokens):
     mask = np.triu(np.full((T, T), -np.inf), 1)
     for i in range(config["num_hidden_layers"]):
         p = f"model.layers.{i}."
+        def linear(name, h):  # with the bias when the checkpoint has one (attention_bias, mlp_bias)
+            return h @ weights[p + name + ".weight"].T + weights.get(p + name + ".bias", 0.0)
+
         h = rms(x, weights[p + "input_layernorm.weight"])
-        q = rope((h @ weights[p + "self_attn.q_proj.weight"].T).reshape(T, heads, hd))
-        k = rope((h @ weights[p + "self_attn.k_proj.weight"].T).reshape(T, kv_heads, hd))
-        v = (h @ weights[p + "self_attn.v_proj.weight"].T).reshape(T, kv_heads, hd)
+        q = rope(linear("self_attn.q_proj", h).reshape(T, heads, hd))
+        k = rope(linear("self_attn.k_proj", h).reshape(T, kv_heads, hd))
+        v = linear("self_attn.v_proj", h).reshape(T, kv_heads, hd)
         group = heads // kv_heads
         out = np.zeros((T, heads, hd))
         for head in range(heads):
@@ -81,11 +84,11 @@ def reference_logits(directory, tokens):
             s = np.exp(s - s.max(axis=-1, keepdims=True))
             s /= s.sum(axis=-1, keepdims=True)
             out[:, head] = s @ vh
-        x = x + out.reshape(T, heads * hd) @ weights[p + "self_attn.o_proj.weight"].T
+        x = x + linear("self_attn.o_proj", out.reshape(T, heads * hd))
         h = rms(x, weights[p + "post_attention_layernorm.weight"])
-        gate = h @ weights[p + "mlp.gate_proj.weight"].T
-        up = h @ weights[p + "mlp.up_proj.weight"].T
-        x = x + (gate / (1 + np.exp(-gate)) * up) @ weights[p + "mlp.down_proj.weight"].T
+        gate = linear("mlp.gate_proj", h)
+        up = linear("mlp.up_proj", h)
+        x = x + linear("mlp.down_proj", gate / (1 + np.exp(-gate)) * up)
     x = rms(x, weights["model.norm.weight"])
     head = weights.get("lm_head.weight", weights["model.embed_tokens.weight"])
     return x @ head.T

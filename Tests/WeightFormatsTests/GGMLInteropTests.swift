@@ -54,4 +54,49 @@ struct GGMLInteropTests {
             Issue.record("\(type): block \(block) (input set '\(name)') differs from ggml:\n ours \(TestSupport.hex(ours[r]))\n ggml \(TestSupport.hex(reference[r]))")
         }
     }
+
+    /// Half a million weights shaped like real layers and unlike them: normal rows of varying
+    /// scale, heavy tails, sparse rows, rows with constant or all-positive sub-blocks, and
+    /// tiny magnitudes. The K-quants search eight sub-blocks at a time (KQuantSearchLanes), so
+    /// every way lanes can disagree (one accepts a candidate, its neighbour does not; one is
+    /// constant, its neighbour is not) must occur somewhere in here.
+    static func assortedRows() -> [Float] {
+        var g = QuantizationInputs.Generator(state: 2026)
+        var out: [Float] = []
+        for row in 0..<512 {
+            let scale = Float(pow(10.0, Double(row % 7) - 4))
+            for i in 0..<1024 {
+                var v = g.normal() * scale
+                switch row % 8 {
+                case 1: v = v * v * v * 40  // heavy tails
+                case 2: if g.uniform() < 0.9 { v = 0 }  // sparse
+                case 3: if (i / 32) % 3 == 0 { v = scale * 0.5 }  // constant sub-blocks
+                case 4: v = abs(v) + scale * 0.1  // all positive, min > 0
+                case 5: if (i / 16) % 5 == 1 { v = 0 }  // zero 16-element sub-blocks
+                case 6: v = Float(Int(v / scale * 3)) * scale / 3  // few distinct levels
+                default: break
+                }
+                out.append(v)
+            }
+        }
+        return out
+    }
+
+    @Test("assorted rows give the same bytes", .enabled(if: ggmlAvailable), arguments: types)
+    func assortedRowsMatchGGML(type: GGMLType) throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let values = Self.assortedRows()
+        let ours = try QuantizationTestSupport.quantize(values, as: type)
+        let input = dir.appendingPathComponent("in.f32")
+        let output = dir.appendingPathComponent("out.bin")
+        try QuantizationTestSupport.writeFloats(values, to: input)
+        _ = try TestSupport.runPython("ggml_quantize.py", ["quantize", "\(type)", input.path, output.path, "1024"])
+        let reference = Array(try Data(contentsOf: output))
+        #expect(ours.count == reference.count)
+        if let block = QuantizationTestSupport.firstDifferentBlock(ours, reference, blockBytes: type.typeSize) {
+            let r = (block * type.typeSize)..<((block + 1) * type.typeSize)
+            Issue.record("\(type): block \(block) (row \(block * type.blockSize / 1024)) differs from ggml:\n ours \(TestSupport.hex(ours[r]))\n ggml \(TestSupport.hex(reference[r]))")
+        }
+    }
 }

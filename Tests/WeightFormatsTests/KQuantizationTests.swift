@@ -121,6 +121,32 @@ struct ScalarHelperTests {
         #expect(HalfPrecision.fp16Bits(Float(bitPattern: 0x3300_0001)) == 0x0001)
     }
 
+    @Test("fp16 widening is exact for all 65,536 bit patterns (NaNs stay NaN)")
+    func fp16Widening() {
+        for h in 0...UInt16.max {
+            let ours = HalfPrecision.widen(h)
+            let reference = Float(Float16(bitPattern: h))
+            #expect(ours.bitPattern == reference.bitPattern || (ours.isNaN && reference.isNaN), "0x\(String(h, radix: 16))")
+        }
+    }
+
+    @Test("the legacy fast paths round and truncate exactly as C's roundf and casts")
+    func legacyRounding() {
+        // Ties, values just off ties, signed zeros and the range ends.
+        let values: [Float] = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999997, -0.49999997, 126.5, -126.5, 127.00001, -0.0, 0,
+                               3.4999998, 3.5000002, 1e-30, -1e-30]
+        for chunk in stride(from: 0, to: values.count, by: 8) {
+            var lanes = SIMD8<Float>(repeating: 0)
+            for k in 0..<min(8, values.count - chunk) { lanes[k] = values[chunk + k] }
+            let ours = LegacyQuantization.roundHalfAway(lanes)
+            for k in 0..<8 { #expect(ours[k] == Int32(lanes[k].rounded(.toNearestOrAwayFromZero)), "\(lanes[k])") }
+        }
+        for v: Float in [0, 0.5, 0.99999994, 1, 1.5, 15.999999, 16, 16.5, 31.499998, 4194303.5] {
+            #expect(LegacyQuantization.truncateSmall(v) == Int32(v), "\(v)")
+            #expect(LegacyQuantization.truncateSmall(SIMD8<Float>(repeating: v))[3] == Int32(v), "\(v)")
+        }
+    }
+
     @Test("NaN handling: fp16 canonical 0x7E00 with sign, bf16 forced quiet")
     func nans() {
         #expect(HalfPrecision.fp16Bits(Float(bitPattern: 0x7FC0_0001)) == 0x7E00)

@@ -49,6 +49,7 @@ public enum ModelConverter {
         }
         let architecture = try ModelArchitecture.resolve(config: config)
         let h = try LlamaHyperparameters.read(from: config)
+        try refusePickles(in: directory)
         let checkpoint = try SafetensorsCheckpoint.open(directory: directory)
 
         // The token list must have exactly one entry per embedding row.
@@ -118,6 +119,20 @@ public enum ModelConverter {
         return ConversionPlan(
             directory: directory, architecture: architecture, hyperparameters: h, vocabulary: vocabulary,
             preset: options.preset, keyValues: kv, tensors: tensors, warnings: warnings, checkpoint: checkpoint)
+    }
+
+    /// A checkpoint with only PyTorch pickles (pytorch_model*.bin, consolidated.*.pth) gets
+    /// told so: llama.cpp's converter loads them with torch, but unpickling runs code from the
+    /// file, so lineage reads safetensors only.
+    static func refusePickles(in directory: URL) throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        guard !names.contains(where: { $0.hasSuffix(".safetensors") || $0 == SafetensorsCheckpoint.indexFileName }) else { return }
+        if let pickle = names.sorted().first(where: { ($0.hasPrefix("pytorch_model") && $0.hasSuffix(".bin")) || $0.hasSuffix(".pth") }) {
+            throw ConversionError(
+                .missingFile, file: directory.appendingPathComponent(pickle).path,
+                message: "the weights are a PyTorch pickle; lineage reads safetensors only (unpickling can run code from the file)",
+                hint: "convert the checkpoint to safetensors first, e.g. with transformers' save_pretrained(safe_serialization=True)")
+        }
     }
 
     /// LlamaModel.set_vocab: SentencePiece from tokenizer.model, else BPE from tokenizer.json.

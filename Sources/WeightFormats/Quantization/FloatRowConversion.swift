@@ -17,8 +17,12 @@ public enum FloatRowConversion {
 
     public static func toF32(_ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableRawBufferPointer) {
         precondition(y.count == x.count * 4, "F32 needs 4 bytes per element")
+        #if _endian(little)
+        if !x.isEmpty { y.baseAddress!.copyMemory(from: x.baseAddress!, byteCount: x.count * 4) }
+        #else
         for i in 0..<x.count {
             y.storeBytes(of: x[i].bitPattern.littleEndian, toByteOffset: i * 4, as: UInt32.self)
         }
+        #endif
     }
 }

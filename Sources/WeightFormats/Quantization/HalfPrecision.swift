@@ -37,6 +37,21 @@ public enum HalfPrecision {
         Float(Float16(bitPattern: h))
     }
 
+    /// ggml_compute_fp16_to_fp32's portable form (Maratyszcza's FP16 algorithm): exact for
+    /// every value, like the hardware conversion, but plain integer and float arithmetic, so a
+    /// loop of it vectorizes (baseline x86-64 has no F16C, and `Float(Float16)` is a library
+    /// call per element there).
+    @inline(__always)
+    public static func widen(_ h: UInt16) -> Float {
+        let w = UInt32(h) << 16
+        let sign = w & 0x8000_0000
+        let twoW = w &+ w
+        let normalized = Float(bitPattern: (twoW >> 4) &+ (0xE0 << 23)) * Float(bitPattern: 0x0780_0000)  // 0x1.0p-112f
+        let denormalized = Float(bitPattern: (twoW >> 17) | (126 << 23)) - 0.5
+        let bits = twoW < (1 << 27) ? denormalized.bitPattern : normalized.bitPattern
+        return Float(bitPattern: sign | bits)
+    }
+
     /// fp32 -> fp16 -> fp32, the value a stored `ggml_half` scale decodes to.
     @inline(__always)
     public static func roundedThroughFP16(_ f: Float) -> Float {

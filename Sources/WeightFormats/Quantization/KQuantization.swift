@@ -12,17 +12,28 @@ public enum KQuantization {
         let nb = x.count / 256
         precondition(x.count % 256 == 0 && y.count == nb * 84, "Q2_K needs 256-element blocks and 84 bytes per block")
         let q4scale: Float = 15
-        withScratch { L, Laux, weights, scales, mins, _ in
+        withScratch { L, _, _, scales, mins, _ in
+          withLaneScratch { xT, wT, LT, Laux in
             for i in 0..<nb {
                 let xb = x.baseAddress! + i * 256
                 let yb = i * 84
+                // Sub-blocks 0-7, then 8-15, eight at a time (weights |x|).
+                for g in 0..<2 {
+                    KQuantSearchLanes.transpose(xb + 128 * g, stride: 16, count: 16, into: xT)
+                    for l in 0..<16 { wT[l] = KQuantSearchLanes.abs(xT[l]) }
+                    var theMin = KQuantSearchLanes.Floats()
+                    let s = KQuantSearchLanes.makeQkx2Quants(
+                        n: 16, nmax: 3, x: xT, weights: wT, L: LT, theMin: &theMin,
+                        Laux: Laux, rmin: -0.5, rdelta: 0.1, nstep: 15, useMAD: true)
+                    for j in 0..<8 {
+                        scales[8 * g + j] = s[j]
+                        mins[8 * g + j] = theMin[j]
+                        for l in 0..<16 { L[16 * (8 * g + j) + l] = UInt8(truncatingIfNeeded: LT[l][j]) }
+                    }
+                }
                 var maxScale: Float = 0
                 var maxMin: Float = 0
                 for j in 0..<16 {
-                    for l in 0..<16 { weights[l] = abs(xb[16 * j + l]) }
-                    scales[j] = KQuantSearch.makeQkx2Quants(
-                        n: 16, nmax: 3, x: xb + 16 * j, weights: weights, L: L + 16 * j, theMin: &mins[j],
-                        Laux: Laux, rmin: -0.5, rdelta: 0.1, nstep: 15, useMAD: true)
                     if scales[j] > maxScale { maxScale = scales[j] }
                     if mins[j] > maxMin { maxMin = mins[j] }
                 }
@@ -64,6 +75,7 @@ public enum KQuantization {
                     }
                 }
             }
+          }
         }
     }
 
@@ -152,11 +164,13 @@ public enum KQuantization {
     public static func quantizeQ4_K(_ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableRawBufferPointer) {
         let nb = x.count / 256
         precondition(x.count % 256 == 0 && y.count == nb * 144, "Q4_K needs 256-element blocks and 144 bytes per block")
-        withScratch { L, Laux, weights, scales, mins, _ in
+        withScratch { L, _, _, scales, mins, _ in
+          withLaneScratch { xT, wT, LT, Laux in
+            let lanes = (xT, wT, LT, Laux)
             for i in 0..<nb {
                 let xb = x.baseAddress! + i * 256
                 let yb = i * 144
-                searchSubBlockScales(xb, nmax: 15, rmin: -1, rdelta: 0.1, nstep: 20, L: L, Laux: Laux, weights: weights, scales: scales, mins: mins, y: y, yb: yb)
+                searchSubBlockScales(xb, nmax: 15, rmin: -1, rdelta: 0.1, nstep: 20, L: L, lanes: lanes, scales: scales, mins: mins, y: y, yb: yb)
                 requantizeSubBlocks(xb, nmax: 15, L: L, y: y, yb: yb)
                 for j in stride(from: 0, to: 256, by: 64) {
                     for l in 0..<32 {
@@ -164,6 +178,7 @@ public enum KQuantization {
                     }
                 }
             }
+          }
         }
     }
 
@@ -173,11 +188,13 @@ public enum KQuantization {
     public static func quantizeQ5_K(_ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableRawBufferPointer) {
         let nb = x.count / 256
         precondition(x.count % 256 == 0 && y.count == nb * 176, "Q5_K needs 256-element blocks and 176 bytes per block")
-        withScratch { L, Laux, weights, scales, mins, _ in
+        withScratch { L, _, _, scales, mins, _ in
+          withLaneScratch { xT, wT, LT, Laux in
+            let lanes = (xT, wT, LT, Laux)
             for i in 0..<nb {
                 let xb = x.baseAddress! + i * 256
                 let yb = i * 176
-                searchSubBlockScales(xb, nmax: 31, rmin: -0.5, rdelta: 0.1, nstep: 15, L: L, Laux: Laux, weights: weights, scales: scales, mins: mins, y: y, yb: yb)
+                searchSubBlockScales(xb, nmax: 31, rmin: -0.5, rdelta: 0.1, nstep: 15, L: L, lanes: lanes, scales: scales, mins: mins, y: y, yb: yb)
                 requantizeSubBlocks(xb, nmax: 31, L: L, y: y, yb: yb)
                 let qh = yb + 16
                 let ql = yb + 48
@@ -202,46 +219,54 @@ public enum KQuantization {
                     m2 = m2 &<< 2
                 }
             }
+          }
         }
     }
 
     /// The first half of quantize_row_q4_K_ref / q5_K_ref: per 32-element sub-block weights
-    /// sqrt(mean x²) + |x|, make_qkx2_quants, then 6-bit scales and mins relative to the largest,
-    /// packed into the 12 scale bytes, and fp16 d = max_scale/63, dmin = max_min/63.
+    /// sqrt(mean x²) + |x|, make_qkx2_quants (all eight sub-blocks at once, see
+    /// KQuantSearchLanes), then 6-bit scales and mins relative to the largest, packed into the
+    /// 12 scale bytes, and fp16 d = max_scale/63, dmin = max_min/63.
     @inline(__always)
     private static func searchSubBlockScales(
         _ xb: UnsafePointer<Float>, nmax: Int, rmin: Float, rdelta: Float, nstep: Int,
-        L: UnsafeMutablePointer<UInt8>, Laux: UnsafeMutablePointer<UInt8>, weights: UnsafeMutablePointer<Float>,
+        L: UnsafeMutablePointer<UInt8>, lanes: LaneScratch,
         scales: UnsafeMutablePointer<Float>, mins: UnsafeMutablePointer<Float>,
         y: UnsafeMutableRawBufferPointer, yb: Int
     ) {
+        let (xT, wT, LT, Laux) = lanes
+        KQuantSearchLanes.transpose(xb, stride: 32, count: 32, into: xT)
+        var sumX2 = KQuantSearchLanes.Floats()
+        for l in 0..<32 { sumX2 += xT[l] * xT[l] }
+        let avX = (sumX2 / 32).squareRoot()
+        for l in 0..<32 { wT[l] = avX + KQuantSearchLanes.abs(xT[l]) }
+        var theMin = KQuantSearchLanes.Floats()
+        let s = KQuantSearchLanes.makeQkx2Quants(
+            n: 32, nmax: Int32(nmax), x: xT, weights: wT, L: LT, theMin: &theMin,
+            Laux: Laux, rmin: rmin, rdelta: rdelta, nstep: nstep, useMAD: false)
         var maxScale: Float = 0
         var maxMin: Float = 0
         for j in 0..<8 {
-            var sumX2: Float = 0
-            for l in 0..<32 { sumX2 += xb[32 * j + l] * xb[32 * j + l] }
-            let avX = (sumX2 / 32).squareRoot()
-            for l in 0..<32 { weights[l] = avX + abs(xb[32 * j + l]) }
-            scales[j] = KQuantSearch.makeQkx2Quants(
-                n: 32, nmax: nmax, x: xb + 32 * j, weights: weights, L: L + 32 * j, theMin: &mins[j],
-                Laux: Laux, rmin: rmin, rdelta: rdelta, nstep: nstep, useMAD: false)
+            scales[j] = s[j]
+            mins[j] = theMin[j]
+            for l in 0..<32 { L[32 * j + l] = UInt8(truncatingIfNeeded: LT[l][j]) }
             if scales[j] > maxScale { maxScale = scales[j] }
             if mins[j] > maxMin { maxMin = mins[j] }
         }
         let invScale: Float = maxScale > 0 ? 63 / maxScale : 0
         let invMin: Float = maxMin > 0 ? 63 / maxMin : 0
-        let s = yb + 4
+        let sc = yb + 4
         for j in 0..<8 {
             // C: uint8_t ls = nearest_int(...); ls = MIN(63, ls);
             let ls = min(63, UInt8(truncatingIfNeeded: nearestInt(invScale * scales[j])))
             let lm = min(63, UInt8(truncatingIfNeeded: nearestInt(invMin * mins[j])))
             if j < 4 {
-                y[s + j] = ls
-                y[s + j + 4] = lm
+                y[sc + j] = ls
+                y[sc + j + 4] = lm
             } else {
-                y[s + j + 4] = (ls & 0xF) | ((lm & 0xF) << 4)
-                y[s + j - 4] |= (ls >> 4) << 6
-                y[s + j] |= (lm >> 4) << 6
+                y[sc + j + 4] = (ls & 0xF) | ((lm & 0xF) << 4)
+                y[sc + j - 4] |= (ls >> 4) << 6
+                y[sc + j] |= (lm >> 4) << 6
             }
         }
         y.storeHalf(maxScale / 63, at: yb)
@@ -287,14 +312,23 @@ public enum KQuantization {
         let nb = x.count / 256
         precondition(x.count % 256 == 0 && y.count == nb * 210, "Q6_K needs 256-element blocks and 210 bytes per block")
         withScratch { _, _, _, scales, _, L in
+          withLaneScratch { xT, _, LT, _ in
             for i in 0..<nb {
                 let xb = x.baseAddress! + i * 256
                 let yb = i * 210
+                // make_qx_quants(16, 32, x, L, 1, NULL) on sub-blocks 0-7, then 8-15.
+                for g in 0..<2 {
+                    KQuantSearchLanes.transpose(xb + 128 * g, stride: 16, count: 16, into: xT)
+                    let s = KQuantSearchLanes.makeQxQuants(n: 16, nmax: 32, x: xT, L: LT)
+                    for j in 0..<8 {
+                        scales[8 * g + j] = s[j]
+                        for l in 0..<16 { L[16 * (8 * g + j) + l] = Int8(truncatingIfNeeded: LT[l][j]) }
+                    }
+                }
                 var maxScale: Float = 0
                 var maxAbsScale: Float = 0
                 for ib in 0..<16 {
-                    let scale = KQuantSearch.makeQxQuants(n: 16, nmax: 32, x: xb + 16 * ib, L: L + 16 * ib, rmseType: 1, qw: nil)
-                    scales[ib] = scale
+                    let scale = scales[ib]
                     let absScale = abs(scale)
                     if absScale > maxAbsScale {
                         maxAbsScale = absScale
@@ -334,6 +368,28 @@ public enum KQuantization {
                         y[qh + l] = (a >> 4) | ((b >> 4) << 2) | ((c >> 4) << 4) | ((e >> 4) << 6)
                     }
                 }
+            }
+          }
+        }
+    }
+
+    typealias LaneScratch = (
+        UnsafeMutablePointer<KQuantSearchLanes.Floats>, UnsafeMutablePointer<KQuantSearchLanes.Floats>,
+        UnsafeMutablePointer<KQuantSearchLanes.Ints>, UnsafeMutablePointer<KQuantSearchLanes.Ints>
+    )
+
+    /// Scratch for the eight-lane searches: transposed x and weights, levels and candidate
+    /// levels, 32 vectors each.
+    @inline(__always)
+    private static func withLaneScratch(
+        _ body: (UnsafeMutablePointer<KQuantSearchLanes.Floats>, UnsafeMutablePointer<KQuantSearchLanes.Floats>,
+                 UnsafeMutablePointer<KQuantSearchLanes.Ints>, UnsafeMutablePointer<KQuantSearchLanes.Ints>) -> Void
+    ) {
+        withUnsafeTemporaryAllocation(of: KQuantSearchLanes.Floats.self, capacity: 64) { f in
+            withUnsafeTemporaryAllocation(of: KQuantSearchLanes.Ints.self, capacity: 64) { i in
+                f.initialize(repeating: .zero)
+                i.initialize(repeating: .zero)
+                body(f.baseAddress!, f.baseAddress! + 32, i.baseAddress!, i.baseAddress! + 32)
             }
         }
     }

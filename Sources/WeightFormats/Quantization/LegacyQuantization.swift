@@ -26,9 +26,19 @@ public enum LegacyQuantization {
             let id: Float = d != 0 ? 1 / d : 0
             let yb = i * 34
             y.storeHalf(d, at: yb)
-            for j in 0..<32 {
-                let x0 = x[xb + j] * id
-                y[yb + 2 + j] = UInt8(bitPattern: cTruncateToInt8(x0.rounded(.toNearestOrAwayFromZero)))
+            if id.isFinite && allFinite(x, from: xb) {
+                // |x * id| <= 127: roundf eight lanes at a time, without the library call.
+                let scale = SIMD8<Float>(repeating: id)
+                let base = UnsafeRawPointer(x.baseAddress! + xb)
+                for k in 0..<4 {
+                    let q = roundHalfAway(base.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<Float>.self) * scale)
+                    y.storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: q), toByteOffset: yb + 2 + 8 * k, as: SIMD8<UInt8>.self)
+                }
+            } else {
+                for j in 0..<32 {
+                    let x0 = x[xb + j] * id
+                    y[yb + 2 + j] = UInt8(bitPattern: cTruncateToInt8(x0.rounded(.toNearestOrAwayFromZero)))
+                }
             }
         }
     }
@@ -46,12 +56,21 @@ public enum LegacyQuantization {
             let id: Float = d != 0 ? 1 / d : 0
             let yb = i * 18
             y.storeHalf(d, at: yb)
-            for j in 0..<16 {
-                let x0 = x[xb + j] * id
-                let x1 = x[xb + 16 + j] * id
-                let xi0 = UInt8(truncatingIfNeeded: Swift.min(15, Int(cTruncateToInt8(x0 + 8.5))))
-                let xi1 = UInt8(truncatingIfNeeded: Swift.min(15, Int(cTruncateToInt8(x1 + 8.5))))
-                y[yb + 2 + j] = xi0 | (xi1 &<< 4)
+            if id.isFinite && allFinite(x, from: xb) {
+                // x * id + 8.5 lies in [0.5, 16.5]: a plain conversion truncates as C's does.
+                for j in 0..<16 {
+                    let xi0 = UInt8(truncatingIfNeeded: Swift.min(15, truncateSmall(x[xb + j] * id + 8.5)))
+                    let xi1 = UInt8(truncatingIfNeeded: Swift.min(15, truncateSmall(x[xb + 16 + j] * id + 8.5)))
+                    y[yb + 2 + j] = xi0 | (xi1 &<< 4)
+                }
+            } else {
+                for j in 0..<16 {
+                    let x0 = x[xb + j] * id
+                    let x1 = x[xb + 16 + j] * id
+                    let xi0 = UInt8(truncatingIfNeeded: Swift.min(15, Int(cTruncateToInt8(x0 + 8.5))))
+                    let xi1 = UInt8(truncatingIfNeeded: Swift.min(15, Int(cTruncateToInt8(x1 + 8.5))))
+                    y[yb + 2 + j] = xi0 | (xi1 &<< 4)
+                }
             }
         }
     }
@@ -69,12 +88,21 @@ public enum LegacyQuantization {
             let yb = i * 20
             y.storeHalf(d, at: yb)
             y.storeHalf(min, at: yb + 2)
-            for j in 0..<16 {
-                let x0 = (x[xb + j] - min) * id
-                let x1 = (x[xb + 16 + j] - min) * id
-                let xi0 = UInt8(truncatingIfNeeded: Swift.min(15, Int(cTruncateToInt8(x0 + 0.5))))
-                let xi1 = UInt8(truncatingIfNeeded: Swift.min(15, Int(cTruncateToInt8(x1 + 0.5))))
-                y[yb + 4 + j] = xi0 | (xi1 &<< 4)
+            if id.isFinite && allFinite(x, from: xb) {
+                // (x - min) * id + 0.5 lies in [0.5, 15.5].
+                for j in 0..<16 {
+                    let xi0 = UInt8(truncatingIfNeeded: Swift.min(15, truncateSmall((x[xb + j] - min) * id + 0.5)))
+                    let xi1 = UInt8(truncatingIfNeeded: Swift.min(15, truncateSmall((x[xb + 16 + j] - min) * id + 0.5)))
+                    y[yb + 4 + j] = xi0 | (xi1 &<< 4)
+                }
+            } else {
+                for j in 0..<16 {
+                    let x0 = (x[xb + j] - min) * id
+                    let x1 = (x[xb + 16 + j] - min) * id
+                    let xi0 = UInt8(truncatingIfNeeded: Swift.min(15, Int(cTruncateToInt8(x0 + 0.5))))
+                    let xi1 = UInt8(truncatingIfNeeded: Swift.min(15, Int(cTruncateToInt8(x1 + 0.5))))
+                    y[yb + 4 + j] = xi0 | (xi1 &<< 4)
+                }
             }
         }
     }
@@ -92,12 +120,23 @@ public enum LegacyQuantization {
             let id: Float = d != 0 ? 1 / d : 0
             let yb = i * 22
             y.storeHalf(d, at: yb)
+            if id.isFinite && allFinite(x, from: xb) {
+                // x * id + 16.5 lies in [0.5, 32.5]: truncate eight lanes at a time.
+                let base = UnsafeRawPointer(x.baseAddress! + xb)
+                let scale = SIMD8<Float>(repeating: id)
+                func lane(_ k: Int) -> SIMD8<Int32> {
+                    truncateSmall(base.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<Float>.self) * scale + 16.5)
+                        .clamped(lowerBound: .zero, upperBound: SIMD8(repeating: 31))
+                }
+                storeFiveBitBlock(lane(0), lane(1), lane(2), lane(3), into: y, qh: yb + 2, qs: yb + 6)
+                continue
+            }
             var qh: UInt32 = 0
             for j in 0..<16 {
-                let x0 = x[xb + j] * id
-                let x1 = x[xb + 16 + j] * id
-                let xi0 = UInt8(truncatingIfNeeded: Swift.min(31, Int(cTruncateToInt8(x0 + 16.5))))
-                let xi1 = UInt8(truncatingIfNeeded: Swift.min(31, Int(cTruncateToInt8(x1 + 16.5))))
+                let x0 = x[xb + j] * id + 16.5
+                let x1 = x[xb + 16 + j] * id + 16.5
+                let xi0 = UInt8(truncatingIfNeeded: Swift.min(31, Int(cTruncateToInt8(x0))))
+                let xi1 = UInt8(truncatingIfNeeded: Swift.min(31, Int(cTruncateToInt8(x1))))
                 y[yb + 6 + j] = (xi0 & 0x0F) | ((xi1 & 0x0F) &<< 4)
                 qh |= UInt32((xi0 & 0x10) >> 4) << UInt32(j)
                 qh |= UInt32((xi1 & 0x10) >> 4) << UInt32(j + 16)
@@ -119,18 +158,41 @@ public enum LegacyQuantization {
             let yb = i * 24
             y.storeHalf(d, at: yb)
             y.storeHalf(min, at: yb + 2)
+            if id.isFinite && allFinite(x, from: xb) {
+                // (x - min) * id + 0.5 lies in [0.5, 31.5]: truncate eight lanes at a time.
+                let base = UnsafeRawPointer(x.baseAddress! + xb)
+                let scale = SIMD8<Float>(repeating: id)
+                let low = SIMD8<Float>(repeating: min)
+                func lane(_ k: Int) -> SIMD8<Int32> {
+                    truncateSmall((base.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<Float>.self) - low) * scale + 0.5)
+                }
+                storeFiveBitBlock(lane(0), lane(1), lane(2), lane(3), into: y, qh: yb + 4, qs: yb + 8)
+                continue
+            }
             var qh: UInt32 = 0
             for j in 0..<16 {
-                let x0 = (x[xb + j] - min) * id
-                let x1 = (x[xb + 16 + j] - min) * id
-                let xi0 = cTruncateToUInt8(x0 + 0.5)
-                let xi1 = cTruncateToUInt8(x1 + 0.5)
+                let x0 = (x[xb + j] - min) * id + 0.5
+                let x1 = (x[xb + 16 + j] - min) * id + 0.5
+                let xi0 = cTruncateToUInt8(x0)
+                let xi1 = cTruncateToUInt8(x1)
                 y[yb + 8 + j] = (xi0 & 0x0F) | ((xi1 & 0x0F) &<< 4)
                 qh |= UInt32((xi0 & 0x10) >> 4) << UInt32(j)
                 qh |= UInt32((xi1 & 0x10) >> 4) << UInt32(j + 16)
             }
             y.storeBytes(of: qh.littleEndian, toByteOffset: yb + 4, as: UInt32.self)
         }
+    }
+
+    /// True when a 32-element block holds no NaN or infinity: then the scaled values stay in
+    /// the small ranges the fast paths convert without C's out-of-range cast semantics.
+    @inline(__always)
+    static func allFinite(_ x: UnsafeBufferPointer<Float>, from start: Int) -> Bool {
+        var bits: UInt32 = 0
+        for j in 0..<32 {
+            // An exponent of all ones (NaN or infinity) in any element sets these bits.
+            bits |= ~x[start + j].bitPattern & 0x7F80_0000 == 0 ? 1 : 0
+        }
+        return bits == 0
     }
 
     /// The signed value with the largest magnitude in a 32-element block; the first one wins
@@ -160,5 +222,68 @@ public enum LegacyQuantization {
             if v > max { max = v }
         }
         return (min, max)
+    }
+
+    /// roundf for |v| < 2^22 on eight lanes, without a library call or a trapping conversion:
+    /// round to nearest even by the 1.5 * 2^23 trick, move ties away from zero, and read the
+    /// integer out of the mantissa.
+    @inline(__always)
+    static func roundHalfAway(_ v: SIMD8<Float>) -> SIMD8<Int32> {
+        let magic = SIMD8<Float>(repeating: 12_582_912.0)
+        let signBit = SIMD8<UInt32>(repeating: 0x8000_0000)
+        let bits = unsafeBitCast(v, to: SIMD8<UInt32>.self)
+        let a = unsafeBitCast(bits & ~signBit, to: SIMD8<Float>.self)
+        var r = (a + magic) - magic
+        r.replace(with: r + 1, where: a - r .== 0.5)
+        let signed = unsafeBitCast(unsafeBitCast(r, to: SIMD8<UInt32>.self) | (bits & signBit), to: SIMD8<Float>.self)
+        return integer(signed)
+    }
+
+    /// (int)v for 0 <= v < 2^22 (C's truncation), branch-free: nearest even, minus one when
+    /// that rounded up.
+    @inline(__always)
+    static func truncateSmall(_ v: Float) -> Int32 {
+        let r = (v + 12_582_912.0) - 12_582_912.0
+        return integer(r > v ? r - 1 : r)
+    }
+
+    /// (int)v on eight lanes, each 0 <= v < 2^22.
+    @inline(__always)
+    static func truncateSmall(_ v: SIMD8<Float>) -> SIMD8<Int32> {
+        let magic = SIMD8<Float>(repeating: 12_582_912.0)
+        var r = (v + magic) - magic
+        r.replace(with: r - 1, where: r .> v)
+        return integer(r)
+    }
+
+    /// Packs 32 five-bit values (four lanes of eight, elements in order) as Q5_0/Q5_1 store
+    /// them: low nibbles of elements j and j+16 in byte j of `qs`, bit 4 of element j in bit j
+    /// of the little-endian u32 at `qh`.
+    @inline(__always)
+    static func storeFiveBitBlock(
+        _ q0: SIMD8<Int32>, _ q1: SIMD8<Int32>, _ q2: SIMD8<Int32>, _ q3: SIMD8<Int32>,
+        into y: UnsafeMutableRawBufferPointer, qh: Int, qs: Int
+    ) {
+        let nibble = SIMD8<Int32>(repeating: 15)
+        y.storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: (q0 & nibble) | ((q2 & nibble) &<< 4)), toByteOffset: qs, as: SIMD8<UInt8>.self)
+        y.storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: (q1 & nibble) | ((q3 & nibble) &<< 4)), toByteOffset: qs + 8, as: SIMD8<UInt8>.self)
+        let lane = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+        func bits(_ q: SIMD8<Int32>, from first: Int32) -> Int32 {
+            (((q &>> 4) & 1) &<< (lane &+ first)).wrappedSum()
+        }
+        let all = bits(q0, from: 0) | bits(q1, from: 8) | bits(q2, from: 16) | bits(q3, from: 24)
+        y.storeBytes(of: UInt32(bitPattern: all).littleEndian, toByteOffset: qh, as: UInt32.self)
+    }
+
+    /// The integer an integral float with |f| < 2^22 holds, from its bits.
+    @inline(__always)
+    static func integer(_ f: Float) -> Int32 {
+        Int32(bitPattern: (f + 12_582_912.0).bitPattern & 0x007F_FFFF) &- 0x0040_0000
+    }
+
+    @inline(__always)
+    static func integer(_ f: SIMD8<Float>) -> SIMD8<Int32> {
+        let biased = unsafeBitCast(f + 12_582_912.0, to: SIMD8<Int32>.self)
+        return (biased & 0x007F_FFFF) &- 0x0040_0000
     }
 }

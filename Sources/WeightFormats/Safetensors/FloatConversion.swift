@@ -9,13 +9,18 @@ public enum FloatConversion {
         switch dtype {
         case .f32:
             precondition(source.count == n * 4, "source holds \(source.count) bytes, expected \(n * 4)")
+            #if _endian(little)
+            // The file's bytes are the floats: one copy, no per-element work.
+            if n > 0 { UnsafeMutableRawPointer(destination.baseAddress!).copyMemory(from: source.baseAddress!, byteCount: n * 4) }
+            #else
             for i in 0..<n {
                 destination[i] = Float(bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
             }
+            #endif
         case .f16:
             precondition(source.count == n * 2, "source holds \(source.count) bytes, expected \(n * 2)")
             for i in 0..<n {
-                destination[i] = HalfPrecision.float(fromFP16Bits: UInt16(littleEndian: source.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)))
+                destination[i] = HalfPrecision.widen(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)))
             }
         case .bf16:
             precondition(source.count == n * 2, "source holds \(source.count) bytes, expected \(n * 2)")
