@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "lineage",
             dependencies: [
-                "LineageGraph", "LineageImport", "LineageStore", "LineageCatalogData", "ModelConversion",
+                "LineageGraph", "LineageImport", "LineageStore", "LineageCatalogData", "ModelConversion", "GGUF",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
