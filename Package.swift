@@ -115,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "lineage",
             dependencies: [
-                "LineageGraph", "LineageImport", "LineageStore", "LineageCatalogData", "ModelConversion", "ModelMirror",
+                "LineageGraph", "LineageImport", "LineageStore", "LineageCatalogData", "ModelConversion", "ModelMirror", "GGUF",
                 "LineageServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

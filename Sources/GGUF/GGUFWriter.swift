@@ -124,12 +124,18 @@ public final class GGUFWriter {
         let headerSize = UInt64(encoder.bytes.count)
         dataOffset = GGUFReader.padded(headerSize, to: alignment)
 
-        partialURL = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial")
+        partialURL = Self.partialURL(for: url)
         let sink = try FileSink(path: partialURL.path)
         self.sink = sink
         try sink.write(encoder.bytes)
         try sink.writeZeros(Int(dataOffset - headerSize))
+    }
+
+    /// Where the file is written until `finish()` renames it: a hidden name next to `url`,
+    /// unique to this process. Exposed so that a program interrupted by a signal (when no
+    /// deinit runs) can remove it.
+    public static func partialURL(for url: URL) -> URL {
+        url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial")
     }
 
     deinit {

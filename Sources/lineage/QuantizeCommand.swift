@@ -1,5 +1,7 @@
 import ArgumentParser
+import Dispatch
 import Foundation
+import GGUF
 import LineageImport
 import ModelConversion
 
@@ -69,8 +71,10 @@ struct QuantizeCommand: ParsableCommand {
                 .replacingOccurrences(of: " ", with: "-")
             let target = URL(fileURLWithPath: output ?? "\(defaultName)-\(preset).gguf").standardizedFileURL
             let progress = QuantizeProgress(plan: plan, output: target, interactive: isatty(STDOUT_FILENO) != 0)
+            let cleanup = PartialFileCleanup(removing: GGUFWriter.partialURL(for: target))
             progress.start(threads: options.threads)
             let summary = try plan.write(to: target, options: options) { progress.update($0) }
+            cleanup.disarm()
             progress.finish(summary)
         }
     }
@@ -93,5 +97,31 @@ struct QuantizeCommand: ParsableCommand {
         return LineageMetadata(
             name: name ?? card?.modelName ?? repoID, license: card?.license, sourceRepoURL: source,
             baseModels: bases.map { LineageMetadata.BaseModel(huggingFaceID: $0) })
+    }
+}
+
+/// Removes the half-written GGUF when the user interrupts (SIGINT, SIGTERM, SIGHUP): the
+/// process then ends without unwinding, so the writer's own cleanup never runs.
+final class PartialFileCleanup {
+    private var sources: [DispatchSourceSignal] = []
+
+    init(removing partial: URL) {
+        for number in [SIGINT, SIGTERM, SIGHUP] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                unlink(partial.path)
+                FileHandle.standardError.write(Data("\nlineage: interrupted; removed the unfinished \(partial.lastPathComponent)\n".utf8))
+                exit(128 + number)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    /// Back to the default signal handling once the file is complete.
+    func disarm() {
+        for source in sources { source.cancel() }
+        for number in [SIGINT, SIGTERM, SIGHUP] { signal(number, SIG_DFL) }
     }
 }

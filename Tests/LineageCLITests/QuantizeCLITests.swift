@@ -99,4 +99,34 @@ import Testing
         #expect(allowed.status == 0)
         #expect(allowed.stderr.contains("lineage: warning: output.weight: row length 200 is not a multiple of Q8_0's block size 32; using F16 as llama.cpp does"))
     }
+
+    @Test func anInterruptedConversionLeavesNoPartialFile() throws {
+        let cli = try CLI()
+        // Big enough that a debug build is still quantizing when the signal arrives.
+        let dir = try checkpoint(cli, "big", ["--hidden", "512", "--ffn", "2048", "--layers", "12", "--heads", "8"])
+        let outDir = cli.scratch.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = CLI.executable
+        process.arguments = ["quantize", dir.path, "--type", "Q6_K", "--threads", "1", "-o", outDir.appendingPathComponent("big.gguf").path]
+        process.environment = cli.environment
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        // Wait for the first tensor's log line: the partial file exists by then.
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains("[1/") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen.append(chunk)
+        }
+        process.interrupt()
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 128 + SIGINT, "\(stderr)")
+        #expect(stderr.contains("lineage: interrupted; removed the unfinished .big.gguf."))
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: outDir.path)) ?? []).isEmpty)
+    }
 }

@@ -1,7 +1,8 @@
 /// Row quantizers for the 256-element super-block K-quants, byte-identical to ggml's
 /// quantize_row_q{2,3,4,5,6}_K_ref (ggml/src/ggml-quants.c), which llama-quantize uses when no
-/// importance matrix is given. Each function mirrors its C counterpart loop by loop; see
-/// KQuantSearch for the shared scale searches and LegacyQuantization for the no-FMA rule.
+/// importance matrix is given. Each function mirrors its C counterpart loop by loop; the scale
+/// searches run eight sub-blocks at a time (KQuantSearchLanes) except Q3_K's (KQuantSearch);
+/// see LegacyQuantization for the no-FMA rule.
 public enum KQuantization {
     public static let superBlockSize = 256
 
@@ -12,7 +13,7 @@ public enum KQuantization {
         let nb = x.count / 256
         precondition(x.count % 256 == 0 && y.count == nb * 84, "Q2_K needs 256-element blocks and 84 bytes per block")
         let q4scale: Float = 15
-        withScratch { L, _, _, scales, mins, _ in
+        withScratch { L, scales, mins, _ in
           withLaneScratch { xT, wT, LT, Laux in
             for i in 0..<nb {
                 let xb = x.baseAddress! + i * 256
@@ -85,7 +86,7 @@ public enum KQuantization {
     public static func quantizeQ3_K(_ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableRawBufferPointer) {
         let nb = x.count / 256
         precondition(x.count % 256 == 0 && y.count == nb * 110, "Q3_K needs 256-element blocks and 110 bytes per block")
-        withScratch { _, _, _, scales, _, L in
+        withScratch { _, scales, _, L in
             for i in 0..<nb {
                 let xb = x.baseAddress! + i * 256
                 let yb = i * 110
@@ -164,7 +165,7 @@ public enum KQuantization {
     public static func quantizeQ4_K(_ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableRawBufferPointer) {
         let nb = x.count / 256
         precondition(x.count % 256 == 0 && y.count == nb * 144, "Q4_K needs 256-element blocks and 144 bytes per block")
-        withScratch { L, _, _, scales, mins, _ in
+        withScratch { L, scales, mins, _ in
           withLaneScratch { xT, wT, LT, Laux in
             let lanes = (xT, wT, LT, Laux)
             for i in 0..<nb {
@@ -188,7 +189,7 @@ public enum KQuantization {
     public static func quantizeQ5_K(_ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableRawBufferPointer) {
         let nb = x.count / 256
         precondition(x.count % 256 == 0 && y.count == nb * 176, "Q5_K needs 256-element blocks and 176 bytes per block")
-        withScratch { L, _, _, scales, mins, _ in
+        withScratch { L, scales, mins, _ in
           withLaneScratch { xT, wT, LT, Laux in
             let lanes = (xT, wT, LT, Laux)
             for i in 0..<nb {
@@ -311,7 +312,7 @@ public enum KQuantization {
     public static func quantizeQ6_K(_ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableRawBufferPointer) {
         let nb = x.count / 256
         precondition(x.count % 256 == 0 && y.count == nb * 210, "Q6_K needs 256-element blocks and 210 bytes per block")
-        withScratch { _, _, _, scales, _, L in
+        withScratch { _, scales, _, L in
           withLaneScratch { xT, _, LT, _ in
             for i in 0..<nb {
                 let xb = x.baseAddress! + i * 256
@@ -394,22 +395,20 @@ public enum KQuantization {
         }
     }
 
-    /// Stack scratch space shared by the K-quant kernels: L (u8, 256), Laux (u8, 32), weights
-    /// (f32, 32), scales (f32, 16), mins (f32, 16) and a signed L (i8, 256).
+    /// Stack scratch space shared by the K-quant kernels: L (u8, 256), scales (f32, 16), mins
+    /// (f32, 16) and a signed L (i8, 256).
     @inline(__always)
     private static func withScratch(
-        _ body: (UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Float>,
-                 UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Int8>) -> Void
+        _ body: (UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+                 UnsafeMutablePointer<Int8>) -> Void
     ) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256 + 32) { u8 in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 32 + 16 + 16) { f32 in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { u8 in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { f32 in
                 withUnsafeTemporaryAllocation(of: Int8.self, capacity: 256) { i8 in
                     u8.initialize(repeating: 0)
                     f32.initialize(repeating: 0)
                     i8.initialize(repeating: 0)
-                    let base = u8.baseAddress!
-                    let fb = f32.baseAddress!
-                    body(base, base + 256, fb, fb + 32, fb + 48, i8.baseAddress!)
+                    body(u8.baseAddress!, f32.baseAddress!, f32.baseAddress! + 16, i8.baseAddress!)
                 }
             }
         }
