@@ -132,6 +132,15 @@ let package = Package(
             dependencies: ["ModelConversion", "WeightFormats", "GGUF"],
             path: "Benchmarks/lineage-quantize-bench"
         ),
+        .executableTarget(
+            name: "lineage-mirror-bench",
+            dependencies: [
+                "ModelMirror",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/lineage-mirror-bench"
+        ),
         .testTarget(name: "LineageGraphTests", dependencies: ["LineageGraph"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
         .testTarget(name: "WeightFormatsTests", dependencies: ["WeightFormats", "GGUF"]),

@@ -36,6 +36,7 @@ public protocol BlobStore: Sendable {
 /// expected to produce.
 public struct StagingKey: Hashable, Sendable, CustomStringConvertible {
     public let name: String
+    package init(name: String) { self.name = name }
     public static func sha256(_ digest: SHA256Digest) -> StagingKey { StagingKey(name: "sha256-\(digest.hex)") }
     public static func git(_ oid: GitObjectID) -> StagingKey { StagingKey(name: "gitsha1-\(oid.hex)") }
     public var description: String { name }

@@ -22,7 +22,7 @@ public struct HTTPSource: Sendable {
 /// the Range) as "start over". Faults it can recover from are retried with backoff, bounded
 /// by ``RetryPolicy``; a fault that moved the transfer forward does not use up an attempt.
 /// Redirects are followed by hand so that credentials go only to the same host.
-struct HTTPDownloader: Sendable {
+package struct HTTPDownloader: Sendable {
     let client: HTTPClient
     let retry: RetryPolicy
     let logger: Logger
@@ -30,9 +30,15 @@ struct HTTPDownloader: Sendable {
     var readTimeout: TimeAmount = .seconds(60)
 
     /// Called before each attempt: a fresh source (an LFS action about to expire is renewed).
-    typealias SourceProvider = @Sendable () async throws -> HTTPSource
+    package typealias SourceProvider = @Sendable () async throws -> HTTPSource
 
-    func download(
+    package init(client: HTTPClient, retry: RetryPolicy, logger: Logger) {
+        self.client = client
+        self.retry = retry
+        self.logger = logger
+    }
+
+    package func download(
         from provider: SourceProvider, into transfer: StagedTransfer, expectedSize: Int64?,
         progress: (Int64) -> Void, onRetry: (Int, String, Duration) -> Void
     ) async throws {

@@ -5,10 +5,10 @@ import Glibc
 #endif
 
 /// Re-hashes stored files: the scrub behind `lineage mirror verify`.
-enum Scrubber {
+package enum Scrubber {
     /// The SHA-256 of a file, read sequentially in 4 MiB pieces (one buffer per call, so the
     /// memory stays flat whatever the file size).
-    static func sha256(of path: String, progress: (Int64) -> Void = { _ in }) throws -> (SHA256Digest, Int64) {
+    package static func sha256(of path: String, progress: (Int64) -> Void = { _ in }) throws -> (SHA256Digest, Int64) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw MirrorError("cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
