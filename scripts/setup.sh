@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 
 # libsqlite3-dev: GRDB links the system SQLite. libgit2-dev: the mirror's git source.
 # graphviz: `lineage render`. git-lfs, sqlite3: the tests' upstreams and database checks.
-# openssl: the mirror benchmark's SHA-256 reference.
+# openssl, time: the mirror benchmark's SHA-256 reference and peak-RSS meter. curl: the
+# mirror tests' readiness probe of olah.
 # g++, cmake: pip builds llama.cpp (llama-cpp-python) for the quantizer byte-identity tests.
-packages=(libsqlite3-dev libgit2-dev pkg-config graphviz git git-lfs sqlite3 ca-certificates g++ cmake openssl)
+packages=(libsqlite3-dev libgit2-dev pkg-config graphviz git git-lfs sqlite3 ca-certificates g++ cmake openssl time curl)
 if ! command -v python3 >/dev/null; then packages+=(python3 python3-pip python3-venv); fi
 
 missing=()
