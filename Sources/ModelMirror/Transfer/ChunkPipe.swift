@@ -15,6 +15,8 @@ actor ChunkPipe {
     private var consumer: CheckedContinuation<ByteBuffer?, any Error>?
     private var producer: CheckedContinuation<Void, Never>?
 
+    private static let empty = ByteBuffer()
+
     init(limit: Int) { self.limit = limit }
 
     /// Queues a chunk; returns false once the consumer has given up (stop reading).
@@ -47,9 +49,15 @@ actor ChunkPipe {
     func next() async throws -> ByteBuffer? {
         if head < queue.count {
             let buffer = queue[head]
+            // Release the slot now: a ByteBuffer keeps its whole backing storage alive, and a
+            // queue that never quite drains must not hold every chunk of the file.
+            queue[head] = Self.empty
             head += 1
             if head == queue.count {
                 queue.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 256 && head * 2 >= queue.count {
+                queue.removeFirst(head)
                 head = 0
             }
             queued -= buffer.readableBytes
