@@ -15,10 +15,11 @@ cd "$(dirname "$0")/.."
 # libsqlite3-dev: GRDB links the system SQLite. libgit2-dev: the mirror's git source.
 # graphviz, fonts-wqy-zenhei: `lineage render`, with glyphs for the catalog's Chinese names.
 # git-lfs, sqlite3: the tests' upstreams and database checks.
-# openssl: the mirror benchmark's SHA-256 reference.
+# openssl, time: the mirror benchmark's SHA-256 reference and peak-RSS meter. curl: the
+# mirror tests' readiness probe of olah.
 # g++, cmake: pip builds llama.cpp (llama-cpp-python) for the quantizer byte-identity tests.
 # chromium: the daemon's page is checked in a real headless browser.
-packages=(libsqlite3-dev libgit2-dev pkg-config graphviz fonts-wqy-zenhei git git-lfs sqlite3 ca-certificates g++ cmake openssl chromium)
+packages=(libsqlite3-dev libgit2-dev pkg-config graphviz fonts-wqy-zenhei git git-lfs sqlite3 ca-certificates g++ cmake openssl time curl chromium)
 if ! command -v python3 >/dev/null; then packages+=(python3 python3-pip python3-venv); fi
 if [ "$mode" = "--build" ]; then packages=(libsqlite3-dev libgit2-dev pkg-config); fi
 if [ "$mode" = "--runtime" ]; then

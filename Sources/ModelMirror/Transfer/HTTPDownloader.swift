@@ -128,18 +128,40 @@ package struct HTTPDownloader: Sendable {
         let declared = response.headers.first(name: "content-length").flatMap { Int64($0) }
         let total = declared.map { $0 + transfer.offset } ?? expectedSize
         var pending: Int64 = 0
-        for try await buffer in response.body {
-            try buffer.withUnsafeReadableBytes { (raw) throws(BlobStoreError) in try transfer.append(raw) }
-            pending += Int64(buffer.readableBytes)
-            if pending >= 4 << 20 {
-                progress(pending)
-                pending = 0
+        // The network is read by a task of its own, so reading the next chunk overlaps the
+        // digest and write of this one.
+        let pipe = ChunkPipe(limit: 8 << 20)
+        let body = response.body
+        let reader = Task {
+            do {
+                for try await buffer in body {
+                    guard await pipe.send(buffer) else { break }
+                }
+                await pipe.finish(nil)
+            } catch {
+                await pipe.finish(error)
             }
-            if let expectedSize, transfer.offset > expectedSize {
-                // Longer than promised: no point reading on, the size check will report it.
-                progress(pending)
-                return
+        }
+        defer { reader.cancel() }
+        do {
+            while let buffer = try await pipe.next() {
+                try buffer.withUnsafeReadableBytes { (raw) throws(BlobStoreError) in try transfer.append(raw) }
+                pending += Int64(buffer.readableBytes)
+                if pending >= 4 << 20 {
+                    progress(pending)
+                    pending = 0
+                }
+                if let expectedSize, transfer.offset > expectedSize {
+                    // Longer than promised: no point reading on, the size check will report it.
+                    await pipe.abandon()
+                    progress(pending)
+                    return
+                }
             }
+        } catch {
+            await pipe.abandon()
+            progress(pending)
+            throw error
         }
         progress(pending)
         if let total, transfer.offset < total {
