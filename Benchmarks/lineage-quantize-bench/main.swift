@@ -73,7 +73,7 @@ func generate(directory: URL, tokenizer: URL) throws {
     var json = Array(("{" + header.joined(separator: ",") + "}").utf8)
     while json.count % 8 != 0 { json.append(0x20) }
     let url = directory.appendingPathComponent("model.safetensors")
-    FileManager.default.createFile(atPath: url.path, contents: nil)
+    guard FileManager.default.createFile(atPath: url.path, contents: nil) else { fail("cannot create \(url.path)") }
     let out = try FileHandle(forWritingTo: url)
     var prefix = Data()
     withUnsafeBytes(of: UInt64(json.count).littleEndian) { prefix.append(contentsOf: $0) }

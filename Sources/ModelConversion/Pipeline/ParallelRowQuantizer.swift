@@ -68,22 +68,29 @@ private final class ChunkQueue: @unchecked Sendable {
     private let lock = NSLock()
     private let count: Int
     private var nextChunk = 0
-    private(set) var error: Error?
+    private var firstError: Error?
 
     init(count: Int) { self.count = count }
 
     func next() -> Int? {
         lock.lock()
         defer { lock.unlock() }
-        guard error == nil, nextChunk < count else { return nil }
+        guard firstError == nil, nextChunk < count else { return nil }
         nextChunk += 1
         return nextChunk - 1
     }
 
     func fail(_ error: Error) {
         lock.lock()
-        if self.error == nil { self.error = error }
+        if firstError == nil { firstError = error }
         lock.unlock()
+    }
+
+    /// The first failure, if any worker failed.
+    var error: Error? {
+        lock.lock()
+        defer { lock.unlock() }
+        return firstError
     }
 }
 

@@ -1,8 +1,12 @@
 /// The K-quant scale searches run on eight sub-blocks at once: lane j of every vector belongs
 /// to sub-block j, and each lane performs exactly the scalar algorithm of ggml-quants.c
-/// (make_qkx2_quants, make_qx_quants) on its own data, in the same order, with the same
-/// roundings. Branches become per-lane selects, so the results are bit-for-bit those of the C
-/// reference; only the throughput changes.
+/// (make_qkx2_quants, make_qx_quants, make_q3_quants) on its own data, in the same order, with
+/// the same roundings. Branches become per-lane selects, so the results are bit-for-bit those
+/// of the C reference; only the throughput changes.
+///
+/// Float arithmetic keeps C's left-to-right evaluation and conversions: `w*x[i]*l` is
+/// `(w * x[i]) * Float(l)`, `w*l*l` is `(w * Float(l)) * Float(l)`. Nothing is fused (see
+/// LegacyQuantization). Rounding is nearest_int (half to even), not roundf.
 ///
 /// Why across sub-blocks and not across candidate scales or elements: the searches accumulate
 /// sums element by element (a different order would round differently) and make_qkx2_quants
@@ -12,6 +16,9 @@ enum KQuantSearchLanes {
     typealias Floats = SIMD8<Float>
     typealias Ints = SIMD8<Int32>
     static let width = 8
+
+    /// GROUP_MAX_EPS in ggml-quants.c: below this a group counts as all zero.
+    static let groupMaxEps: Float = 1e-15
 
     /// nearest_int on every lane: the same bit trick as the scalar version.
     @inline(__always)
@@ -27,9 +34,13 @@ enum KQuantSearchLanes {
         unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Floats.self)
     }
 
+    /// MAX(low, MIN(high, v)) on every lane. (Written with vector selects: the standard
+    /// library's clamped(lowerBound:upperBound:) and the scalar forms of replace/compare are
+    /// generic calls that are not inlined.)
     @inline(__always)
     static func clamp(_ v: Ints, _ low: Int32, _ high: Int32) -> Ints {
-        v.clamped(lowerBound: Ints(repeating: low), upperBound: Ints(repeating: high))
+        let lo = Ints(repeating: low), hi = Ints(repeating: high)
+        return select(v .< lo, lo, select(v .> hi, hi, v))
     }
 
     @inline(__always)
@@ -146,7 +157,7 @@ enum KQuantSearchLanes {
             amax = select(larger, ax, amax)
             max = select(larger, x[i], max)
         }
-        let empty = amax .< KQuantSearch.groupMaxEps
+        let empty = amax .< groupMaxEps
         let fn = Float(nmax)
         var iscale = -fn / max
         var sumlx = Floats(repeating: 0)
@@ -185,5 +196,57 @@ enum KQuantSearchLanes {
             scale = select(empty, Floats(repeating: 0), scale)
         }
         return scale
+    }
+
+    /// make_q3_quants with do_rmse (the form quantize_row_q3_K_ref uses) for eight sub-blocks
+    /// of `n` values: symmetric levels in [-nmax, nmax-1], then up to five passes of coordinate
+    /// descent that move one level at a time when that improves the weighted fit; levels come
+    /// back + nmax in `L`. A lane whose pass changed nothing would change nothing in the next
+    /// pass either (the pass is a function of the lane's state), so running the other lanes'
+    /// extra passes on it is the same as C's early `break`.
+    static func makeQ3Quants(n: Int, nmax: Int32, x: UnsafePointer<Floats>, L: UnsafeMutablePointer<Ints>) -> Floats {
+        var max = Floats(repeating: 0)
+        var amax = Floats(repeating: 0)
+        for i in 0..<n {
+            let ax = abs(x[i])
+            let larger = ax .> amax
+            amax = select(larger, ax, amax)
+            max = select(larger, x[i], max)
+        }
+        let empty = amax .< groupMaxEps
+        let iscale = -Float(nmax) / max
+        var sumlx = Floats(repeating: 0)
+        var suml2 = Floats(repeating: 0)
+        for i in 0..<n {
+            let l = clamp(nearestInt(iscale * x[i]), -nmax, nmax - 1)
+            L[i] = l
+            let w = x[i] * x[i]
+            let fl = Floats(l)
+            sumlx += w * x[i] * fl
+            suml2 += w * fl * fl
+        }
+        for _ in 0..<5 {
+            var changed = SIMDMask<Ints>(repeating: false)
+            for i in 0..<n {
+                let w = x[i] * x[i]
+                let li = Floats(L[i])
+                var slx = sumlx - w * x[i] * li
+                var sl2 = suml2 - w * li * li
+                let newL = clamp(nearestInt(x[i] * sl2 / slx), -nmax, nmax - 1)
+                let differs = (slx .> 0) .& (newL .!= L[i])
+                if !any(differs) { continue }
+                let fn = Floats(newL)
+                slx += w * x[i] * fn
+                sl2 += w * fn * fn
+                let accept = differs .& (sl2 .> 0) .& (slx * slx * suml2 .> sumlx * sumlx * sl2)
+                L[i] = select(accept, newL, L[i])
+                sumlx = select(accept, slx, sumlx)
+                suml2 = select(accept, sl2, suml2)
+                changed = changed .| accept
+            }
+            if !any(changed) { break }
+        }
+        for i in 0..<n { L[i] = select(empty, Ints(repeating: 0), L[i] &+ nmax) }
+        return select(empty, Floats(repeating: 0), sumlx / suml2)
     }
 }

@@ -1,8 +1,8 @@
 /// Row quantizers for the 256-element super-block K-quants, byte-identical to ggml's
 /// quantize_row_q{2,3,4,5,6}_K_ref (ggml/src/ggml-quants.c), which llama-quantize uses when no
 /// importance matrix is given. Each function mirrors its C counterpart loop by loop; the scale
-/// searches run eight sub-blocks at a time (KQuantSearchLanes) except Q3_K's (KQuantSearch);
-/// see LegacyQuantization for the no-FMA rule.
+/// searches run eight sub-blocks at a time (KQuantSearchLanes); see LegacyQuantization for the
+/// no-FMA rule.
 public enum KQuantization {
     public static let superBlockSize = 256
 
@@ -87,14 +87,23 @@ public enum KQuantization {
         let nb = x.count / 256
         precondition(x.count % 256 == 0 && y.count == nb * 110, "Q3_K needs 256-element blocks and 110 bytes per block")
         withScratch { _, scales, _, L in
+          withLaneScratch { xT, _, LT, _ in
             for i in 0..<nb {
                 let xb = x.baseAddress! + i * 256
                 let yb = i * 110
                 let sc0 = yb + 96  // scales[12]
+                // make_q3_quants(16, 4, x, L, true) on sub-blocks 0-7, then 8-15.
+                for g in 0..<2 {
+                    KQuantSearchLanes.transpose(xb + 128 * g, stride: 16, count: 16, into: xT)
+                    let s = KQuantSearchLanes.makeQ3Quants(n: 16, nmax: 4, x: xT, L: LT)
+                    for j in 0..<8 {
+                        scales[8 * g + j] = s[j]
+                        for l in 0..<16 { L[16 * (8 * g + j) + l] = Int8(truncatingIfNeeded: LT[l][j]) }
+                    }
+                }
                 var maxScale: Float = 0
                 var amax: Float = 0
                 for j in 0..<16 {
-                    scales[j] = KQuantSearch.makeQ3Quants(n: 16, nmax: 4, x: xb + 16 * j, L: L + 16 * j, doRMSE: true)
                     let scale = abs(scales[j])
                     if scale > amax {
                         amax = scale
@@ -156,6 +165,7 @@ public enum KQuantization {
                     }
                 }
             }
+          }
         }
     }
 
@@ -336,7 +346,7 @@ public enum KQuantization {
                         maxScale = scale
                     }
                 }
-                if maxAbsScale < KQuantSearch.groupMaxEps {
+                if maxAbsScale < KQuantSearchLanes.groupMaxEps {
                     for k in 0..<210 { y[yb + k] = 0 }
                     y.storeHalf(0, at: yb + 208)
                     continue

@@ -124,9 +124,11 @@ public enum LegacyQuantization {
                 // x * id + 16.5 lies in [0.5, 32.5]: truncate eight lanes at a time.
                 let base = UnsafeRawPointer(x.baseAddress! + xb)
                 let scale = SIMD8<Float>(repeating: id)
+                let top = SIMD8<Int32>(repeating: 31)
                 func lane(_ k: Int) -> SIMD8<Int32> {
-                    truncateSmall(base.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<Float>.self) * scale + 16.5)
-                        .clamped(lowerBound: .zero, upperBound: SIMD8(repeating: 31))
+                    var q = truncateSmall(base.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<Float>.self) * scale + 16.5)
+                    q.replace(with: top, where: q .> top)  // MIN(31, ...)
+                    return q
                 }
                 storeFiveBitBlock(lane(0), lane(1), lane(2), lane(3), into: y, qh: yb + 2, qs: yb + 6)
                 continue
