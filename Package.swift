@@ -141,11 +141,13 @@ let package = Package(
             ],
             path: "Benchmarks/lineage-mirror-bench"
         ),
+        // Scratch directories and the Python reference checks, shared by the test targets.
+        .target(name: "LineageTestSupport", dependencies: ["LineageGraph"], path: "Tests/LineageTestSupport"),
         .testTarget(name: "LineageGraphTests", dependencies: ["LineageGraph"]),
-        .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
-        .testTarget(name: "WeightFormatsTests", dependencies: ["WeightFormats", "GGUF"]),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "LineageTestSupport"]),
+        .testTarget(name: "WeightFormatsTests", dependencies: ["WeightFormats", "GGUF", "LineageTestSupport"]),
         .testTarget(
-            name: "ModelConversionTests", dependencies: ["ModelConversion", "WeightFormats", "GGUF"],
+            name: "ModelConversionTests", dependencies: ["ModelConversion", "WeightFormats", "GGUF", "LineageTestSupport"],
             exclude: ["Fixtures"]  // read from the source tree by path, like Tests/Scripts
         ),
         .testTarget(name: "LineageImportTests", dependencies: ["LineageImport", "GGUF"]),
@@ -155,7 +157,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LineageCLITests",
-            dependencies: ["lineage", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["lineage", "LineageGraph", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "LineageServerTests",

@@ -1,4 +1,5 @@
 import Foundation
+import LineageGraph
 import Testing
 
 /// Runs the built `lineage` executable the way a user does: a real process, real exit codes,
@@ -58,7 +59,8 @@ struct CLI {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         // Drain both pipes at once so a large export cannot fill one and stall the child.
-        let errorReader = PipeReader(errors.fileHandleForReading)
+        let errorHandle = errors.fileHandleForReading
+        let errorReader = BackgroundWork { errorHandle.readDataToEndOfFile() }
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let errorData = errorReader.wait()
@@ -90,24 +92,5 @@ extension Dictionary where Key == String, Value == String {
         var result = self
         for (key, value) in overrides { result[key] = value }
         return result
-    }
-}
-
-/// Reads a pipe to its end on a thread of its own.
-final class PipeReader: @unchecked Sendable {
-    // Written by the reader thread before `done` is signalled and read only after waiting.
-    private var data = Data()
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ handle: FileHandle) {
-        Thread.detachNewThread { [self] in
-            data = handle.readDataToEndOfFile()
-            done.signal()
-        }
-    }
-
-    func wait() -> Data {
-        done.wait()
-        return data
     }
 }

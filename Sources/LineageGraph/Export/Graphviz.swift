@@ -78,8 +78,10 @@ public enum Graphviz {
         try process.run()
         // Drain stderr (and stdout) on other threads while writing stdin, so no pipe can fill
         // up and stall the layout program.
-        let errorText = PipeCollector(errors.fileHandleForReading)
-        let outputBytes = collectOutput ? PipeCollector(output.fileHandleForReading) : nil
+        let errorHandle = errors.fileHandleForReading
+        let outputHandle = output.fileHandleForReading
+        let errorText = BackgroundWork { [UInt8](errorHandle.readDataToEndOfFile()) }
+        let outputBytes = collectOutput ? BackgroundWork { [UInt8](outputHandle.readDataToEndOfFile()) } : nil
         input.fileHandleForWriting.write(Data(dot))
         try input.fileHandleForWriting.close()
         process.waitUntilExit()
@@ -89,26 +91,6 @@ public enum Graphviz {
             throw Failed(program: layout, status: process.terminationStatus,
                          message: message.trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        return bytes
-    }
-}
-
-/// Drains a pipe on a background thread.
-final class PipeCollector: @unchecked Sendable {
-    // Written once by the reader thread before `done` is signalled, read after: the
-    // semaphore orders the two accesses.
-    private var bytes: [UInt8] = []
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ handle: FileHandle) {
-        Thread.detachNewThread { [self] in
-            bytes = [UInt8](handle.readDataToEndOfFile())
-            done.signal()
-        }
-    }
-
-    func wait() -> [UInt8] {
-        done.wait()
         return bytes
     }
 }
