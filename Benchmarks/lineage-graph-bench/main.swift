@@ -7,13 +7,15 @@ import LineageStore
 //
 //   lineage-graph-bench generate N FILE    write a Hub-like lineage of N models as TSV
 //   lineage-graph-bench run FILE REPEAT    time import, load, descendants, JSON and DOT export
+//   lineage-graph-bench import FILE STORE  only the import (to profile it)
+//   lineage-graph-bench build FILE         only the in-memory build (to profile it)
 //
 // TSV columns: id, license, kind, relation, parents (comma-separated). Parents come before
 // their children, as they would in a crawl ordered by creation date.
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 4 else {
-    FileHandle.standardError.write(Data("usage: lineage-graph-bench generate N FILE | run FILE REPEAT\n".utf8))
+guard arguments.count >= 3 else {
+    FileHandle.standardError.write(Data("usage: lineage-graph-bench generate N FILE | run FILE REPEAT | import FILE STORE | build FILE\n".utf8))
     exit(2)
 }
 
@@ -86,7 +88,7 @@ func parse(_ path: String) throws -> ImportBatch {
     batch.edges.reserveCapacity(data.count / 60)
     var interned: [String] = []
     func intern(_ field: UnsafeBufferPointer<UInt8>) -> String {
-        for known in interned where known.utf8.elementsEqual(field) { return known }
+        for known in interned where known.utf8.count == field.count && known.utf8.elementsEqual(field) { return known }
         let text = String(decoding: field, as: UTF8.self)
         interned.append(text)
         return text
@@ -194,8 +196,31 @@ func run(path: String, repeats: Int) throws {
     FileHandle.standardOutput.write(Data("\n".utf8))
 }
 
+/// Only the import, for profiling it: `lineage-graph-bench import FILE STORE-DIR`.
+func importOnly(path: String, store: String) throws {
+    var storeSeconds = 0.0
+    let wall = try seconds("import") {
+        let parsed = try parse(path)
+        let start = cpuSeconds()
+        try LineageStore(directory: URL(fileURLWithPath: store)).apply(parsed, origin: "bench")
+        storeSeconds = cpuSeconds() - start
+    }
+    print("import: wall \(wall) s, CPU \(cpuResults["import"]![0]) s (store part \(storeSeconds) s CPU)")
+}
+
+/// Only the in-memory build, for profiling it: `lineage-graph-bench build FILE`.
+func buildOnly(path: String) throws {
+    let wall = try seconds("build") {
+        let batch = try parse(path)
+        _ = try LineageGraph(nodes: batch.nodes, edges: batch.edges)
+    }
+    print("build: wall \(wall) s, CPU \(cpuResults["build"]![0]) s")
+}
+
 switch arguments[1] {
+case "build": try buildOnly(path: arguments[2])
 case "generate": try generate(count: Int(arguments[2])!, to: arguments[3])
+case "import": try importOnly(path: arguments[2], store: arguments[3])
 case "run": try run(path: arguments[2], repeats: Int(arguments[3])!)
 default:
     FileHandle.standardError.write(Data("unknown mode \(arguments[1])\n".utf8))

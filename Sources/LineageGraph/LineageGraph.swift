@@ -60,27 +60,36 @@ public struct LineageGraph: Sendable {
         self.index = index
         self.hubAliases = hubAliases
         self.edgeEndpoints = endpoints
-        (childOffsets, childTargets, childEdges) = Self.compressedAdjacency(
-            nodeCount: nodes.count, endpoints: endpoints, from: \.parent, to: \.child)
-        (parentOffsets, parentTargets, parentEdges) = Self.compressedAdjacency(
-            nodeCount: nodes.count, endpoints: endpoints, from: \.child, to: \.parent)
+        (childOffsets, childTargets, childEdges) = Self.compressedAdjacency(nodeCount: nodes.count, endpoints: endpoints, .parentToChildren)
+        (parentOffsets, parentTargets, parentEdges) = Self.compressedAdjacency(nodeCount: nodes.count, endpoints: endpoints, .childToParents)
+    }
+
+    /// Which way an adjacency list points.
+    private enum Direction {
+        case parentToChildren, childToParents
     }
 
     private static func compressedAdjacency(
-        nodeCount: Int, endpoints: [(parent: Int32, child: Int32)],
-        from: KeyPath<(parent: Int32, child: Int32), Int32>,
-        to: KeyPath<(parent: Int32, child: Int32), Int32>
+        nodeCount: Int, endpoints: [(parent: Int32, child: Int32)], _ direction: Direction
     ) -> (offsets: [Int32], targets: [Int32], edgeIndices: [Int32]) {
+        // A plain switch, not key paths: reading a tuple field through a key path costs a
+        // runtime call per edge, a third of the whole build of a million-edge graph.
+        @inline(__always) func ends(_ endpoint: (parent: Int32, child: Int32)) -> (from: Int, to: Int32) {
+            switch direction {
+            case .parentToChildren: (Int(endpoint.parent), endpoint.child)
+            case .childToParents: (Int(endpoint.child), endpoint.parent)
+            }
+        }
         var offsets = [Int32](repeating: 0, count: nodeCount + 1)
-        for endpoint in endpoints { offsets[Int(endpoint[keyPath: from]) + 1] += 1 }
+        for endpoint in endpoints { offsets[ends(endpoint).from + 1] += 1 }
         for i in 0..<nodeCount { offsets[i + 1] += offsets[i] }
         var cursor = offsets
         var targets = [Int32](repeating: 0, count: endpoints.count)
         var edgeIndices = [Int32](repeating: 0, count: endpoints.count)
         for (edgeIndex, endpoint) in endpoints.enumerated() {
-            let source = Int(endpoint[keyPath: from])
+            let (source, target) = ends(endpoint)
             let slot = Int(cursor[source])
-            targets[slot] = endpoint[keyPath: to]
+            targets[slot] = target
             edgeIndices[slot] = Int32(edgeIndex)
             cursor[source] += 1
         }
@@ -253,9 +262,26 @@ public struct LineageGraph: Sendable {
 
     /// A cycle among edges given by id, or nil when they form a DAG.
     public static func findCycle(edges: [(parent: String, child: String)]) -> [String]? {
-        var index: [String: Int32] = [:]
-        var ids: [String] = []
-        func number(_ id: String) -> Int32 {
+        numberedCycle(edges: edges)
+    }
+
+    /// A cycle among edges given by integer node keys (the store's), or nil for a DAG.
+    public static func findCycle(edges: [(parent: Int64, child: Int64)]) -> [Int64]? {
+        numberedCycle(edges: edges)
+    }
+
+    /// A cycle among edges between nodes already numbered `0..<nodeCount`, or nil for a DAG:
+    /// no numbering pass, for callers whose keys are dense already.
+    public static func findCycle(nodeCount: Int, edges: [(parent: Int32, child: Int32)]) -> [Int32]? {
+        findCycle(nodeCount: nodeCount, endpoints: edges)
+    }
+
+    // Generic inside the module only, so that each public entry gets a specialized copy
+    // (an unspecialized generic dictionary costs several times more per edge).
+    private static func numberedCycle<Key: Hashable>(edges: [(parent: Key, child: Key)]) -> [Key]? {
+        var index: [Key: Int32] = [:]
+        var ids: [Key] = []
+        func number(_ id: Key) -> Int32 {
             if let known = index[id] { return known }
             index[id] = Int32(ids.count)
             ids.append(id)
@@ -266,8 +292,7 @@ public struct LineageGraph: Sendable {
     }
 
     static func findCycle(nodeCount: Int, endpoints: [(parent: Int32, child: Int32)]) -> [Int32]? {
-        let (childOffsets, childTargets, _) = compressedAdjacency(
-            nodeCount: nodeCount, endpoints: endpoints, from: \.parent, to: \.child)
+        let (childOffsets, childTargets, _) = compressedAdjacency(nodeCount: nodeCount, endpoints: endpoints, .parentToChildren)
         var remainingParents = [Int](repeating: 0, count: nodeCount)
         for endpoint in endpoints { remainingParents[Int(endpoint.child)] += 1 }
         // Kahn's algorithm peels every node that is not on or behind a cycle.
@@ -287,8 +312,7 @@ public struct LineageGraph: Sendable {
         else { return nil }
         // Every node left has a parent that is also left, so walking parents must come back
         // to a node already walked: that loop, read backwards, is a cycle.
-        let (parentOffsets, parentTargets, _) = compressedAdjacency(
-            nodeCount: nodeCount, endpoints: endpoints, from: \.child, to: \.parent)
+        let (parentOffsets, parentTargets, _) = compressedAdjacency(nodeCount: nodeCount, endpoints: endpoints, .childToParents)
         var positionOnWalk: [Int32: Int] = [:]
         var walk: [Int32] = []
         while positionOnWalk[node] == nil {

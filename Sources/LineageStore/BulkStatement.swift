@@ -13,29 +13,83 @@ struct BulkStatement {
         connection = db.sqliteConnection!
     }
 
-    /// Binds one row's values (1-based positions, in the order of the SQL's `?`) and runs it.
-    func execute(_ values: BulkValue...) throws {
+    /// Binds one row's values (in the order of the SQL's `?`) and runs it.
+    func execute(_ values: [BulkValue]) throws {
         let handle = statement.sqliteStatement
-        for (position, value) in values.enumerated() {
-            let index = Int32(position + 1)
-            let code: Int32
-            switch value {
-            case .text(var text):
-                code = text.withUTF8 { utf8 in
-                    utf8.withMemoryRebound(to: CChar.self) { chars in
-                        guard let start = chars.baseAddress else { return sqlite3_bind_text(handle, index, "", 0, Self.transient) }
-                        return sqlite3_bind_text(handle, index, start, Int32(chars.count), Self.transient)
-                    }
-                }
-            case .integer(let integer): code = sqlite3_bind_int64(handle, index, integer)
-            case .real(let real): code = sqlite3_bind_double(handle, index, real)
-            case .null: code = sqlite3_bind_null(handle, index)
-            }
-            guard code == SQLITE_OK else { throw error(code) }
-        }
-        let result = sqlite3_step(handle)
+        // Text is bound in place (SQLITE_STATIC) while `step` runs inside every string's
+        // `withUTF8`, instead of SQLite copying each string into a buffer of its own.
+        let result = try values.withUnsafeBufferPointer { values in try bindInPlace(values, from: 0) }
         sqlite3_reset(handle)
         guard result == SQLITE_DONE else { throw error(result) }
+    }
+
+    private func bindInPlace(_ values: UnsafeBufferPointer<BulkValue>, from position: Int) throws -> Int32 {
+        let handle = statement.sqliteStatement
+        guard position < values.count else { return sqlite3_step(handle) }
+        let index = Int32(position + 1)
+        if case .text(var text) = values[position] {
+            return try text.withUTF8 { utf8 in
+                let code = utf8.withMemoryRebound(to: CChar.self) { chars in
+                    // An empty string has no storage to point at: SQLite copies its zero bytes.
+                    guard let start = chars.baseAddress else { return sqlite3_bind_text(handle, index, "", 0, Self.transient) }
+                    return sqlite3_bind_text(handle, index, start, Int32(chars.count), Self.static)
+                }
+                guard code == SQLITE_OK else { throw error(code) }
+                return try bindInPlace(values, from: position + 1)
+            }
+        }
+        try bind(values[position], at: index)
+        return try bindInPlace(values, from: position + 1)
+    }
+
+    /// Binds `values` and returns the first column of the first row as an integer, or nil
+    /// when there is no row.
+    func fetchInteger(_ values: BulkValue...) throws -> Int64? {
+        try bind(values)
+        let handle = statement.sqliteStatement
+        defer { sqlite3_reset(handle) }
+        switch sqlite3_step(handle) {
+        case SQLITE_ROW: return sqlite3_column_int64(handle, 0)
+        case SQLITE_DONE: return nil
+        case let code: throw error(code)
+        }
+    }
+
+    /// Binds `values` and calls `body` with each result row, read straight from SQLite: a
+    /// million-row read spends most of its time converting through `Row` otherwise.
+    func forEachRow(_ values: BulkValue..., body: (BulkRow) throws -> Void) throws {
+        try bind(values)
+        let handle = statement.sqliteStatement
+        defer { sqlite3_reset(handle) }
+        while true {
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW: try body(BulkRow(handle: handle))
+            case SQLITE_DONE: return
+            case let code: throw error(code)
+            }
+        }
+    }
+
+    private func bind(_ values: [BulkValue]) throws {
+        for (position, value) in values.enumerated() { try bind(value, at: Int32(position + 1)) }
+    }
+
+    private func bind(_ value: BulkValue, at index: Int32) throws {
+        let handle = statement.sqliteStatement
+        let code: Int32
+        switch value {
+        case .text(var text):
+            code = text.withUTF8 { utf8 in
+                utf8.withMemoryRebound(to: CChar.self) { chars in
+                    guard let start = chars.baseAddress else { return sqlite3_bind_text(handle, index, "", 0, Self.transient) }
+                    return sqlite3_bind_text(handle, index, start, Int32(chars.count), Self.transient)
+                }
+            }
+        case .integer(let integer): code = sqlite3_bind_int64(handle, index, integer)
+        case .real(let real): code = sqlite3_bind_double(handle, index, real)
+        case .null: code = sqlite3_bind_null(handle, index)
+        }
+        guard code == SQLITE_OK else { throw error(code) }
     }
 
     private func error(_ code: Int32) -> DatabaseError {
@@ -45,6 +99,8 @@ struct BulkStatement {
 
     /// SQLITE_TRANSIENT: SQLite copies the bytes, which live only for the call.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+    /// SQLITE_STATIC: SQLite reads the bytes in place; they must outlive the step.
+    private static let `static` = unsafeBitCast(0, to: sqlite3_destructor_type.self)
 }
 
 enum BulkValue {
@@ -55,4 +111,21 @@ enum BulkValue {
 
     static func text(_ value: String?) -> BulkValue { value.map { .text($0) } ?? .null }
     static func integer<I: BinaryInteger>(_ value: I?) -> BulkValue { value.map { .integer(Int64($0)) } ?? .null }
+}
+
+/// The current row of a `BulkStatement` query; columns are 0-based.
+struct BulkRow {
+    let handle: OpaquePointer
+
+    func text(_ column: Int32) -> String? {
+        guard let bytes = sqlite3_column_text(handle, column) else { return nil }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    }
+
+    func integer(_ column: Int32) -> Int64? {
+        sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
+    }
+
+    func real(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
 }

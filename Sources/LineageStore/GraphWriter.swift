@@ -1,113 +1,203 @@
 import GRDB
 import LineageGraph
 
-/// Writes nodes and edges inside one transaction. Rows go in key order, so SQLite appends to
-/// its B-trees instead of splitting pages all over them: on a million-model import that is
-/// the difference between seconds and a minute.
+/// Writes nodes and edges inside one transaction.
+///
+/// Nodes get integer keys in the order they are first written (the table's rowid), so new
+/// nodes append to the node B-tree, and edges are written sorted by their integer key pairs,
+/// so they append to the edge B-tree too: on a million-model import that is the difference
+/// between seconds and a minute, and there is no string sort at all.
+///
+/// A bulk writer (a large import, see `LineageStore.apply`) reads every stored id up front
+/// instead of looking ids up one by one, and drops the id and child indexes to build each
+/// once at the end from sorted keys, instead of taking a million random inserts.
 struct GraphWriter {
     private let db: Database
+    private let bulk: Bool
     private let families: Set<String>
-    private let upsertNode: BulkStatement
+    /// Node id -> key, for every node this writer wrote or looked up (every stored node when bulk).
+    private var keys: [String: Int64]
+    private var nextKey: Int64
+    private let findKey: BulkStatement
+    private let insertNode: BulkStatement
+    private let updateNode: BulkStatement
     private let insertReference: BulkStatement
     private let upsertAlias: BulkStatement
     private let upsertEdge: BulkStatement
 
-    init(_ db: Database) throws {
+    private static let nodeColumns = """
+        id, name, kind, family_id, organization, released, parameters, size_label,
+        context_length, license, architecture, availability, facts, corrections, origin
+        """
+
+    /// `expectedNodes`: how many new nodes a bulk writer should make room for.
+    init(_ db: Database, bulk: Bool = false, expectedNodes: Int = 0) throws {
         self.db = db
+        self.bulk = bulk
         families = try Set(String.fetchAll(db, sql: "SELECT id FROM family"))
-        upsertNode = try BulkStatement(db, sql: """
-            INSERT INTO node (id, name, kind, family_id, organization, released, parameters, size_label,
-                context_length, license, architecture, availability, facts, corrections, origin)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, family_id = excluded.family_id,
-                organization = excluded.organization, released = excluded.released, parameters = excluded.parameters,
-                size_label = excluded.size_label, context_length = excluded.context_length, license = excluded.license,
-                architecture = excluded.architecture, availability = excluded.availability, facts = excluded.facts,
-                corrections = excluded.corrections, origin = excluded.origin
+        nextKey = try Int64.fetchOne(db, sql: "SELECT coalesce(max(key), 0) + 1 FROM node") ?? 1
+        findKey = try BulkStatement(db, sql: "SELECT key FROM node WHERE id = ?")
+        insertNode = try BulkStatement(db, sql: """
+            INSERT INTO node (key, \(Self.nodeColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        insertReference = try BulkStatement(db, sql: """
-            INSERT INTO node (id, name, kind, origin) VALUES (?, ?, ?, 'reference') ON CONFLICT(id) DO NOTHING
+        // Bound like insertNode, key first (?1).
+        updateNode = try BulkStatement(db, sql: """
+            UPDATE node SET id = ?2, name = ?3, kind = ?4, family_id = ?5, organization = ?6, released = ?7, parameters = ?8,
+                size_label = ?9, context_length = ?10, license = ?11, architecture = ?12, availability = ?13, facts = ?14,
+                corrections = ?15, origin = ?16
+            WHERE key = ?1
             """)
+        insertReference = try BulkStatement(db, sql: "INSERT INTO node (key, id, name, kind, origin) VALUES (?, ?, ?, ?, 'reference')")
         upsertAlias = try BulkStatement(db, sql: """
-            INSERT INTO node_alias (alias, node_id, hub_id, position) VALUES (?, ?, ?, ?)
-            ON CONFLICT(alias) DO UPDATE SET node_id = excluded.node_id, hub_id = excluded.hub_id, position = excluded.position
+            INSERT INTO node_alias (alias, node, hub_id, position) VALUES (?, ?, ?, ?)
+            ON CONFLICT(alias) DO UPDATE SET node = excluded.node, hub_id = excluded.hub_id, position = excluded.position
             """)
         // A stronger provenance replaces a weaker one; never the other way round.
         upsertEdge = try BulkStatement(db, sql: """
-            INSERT INTO edge (parent_id, child_id, relation, provenance, confidence, evidence, origin)
+            INSERT INTO edge (parent, child, relation, provenance, confidence, evidence, origin)
             VALUES (?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(parent_id, child_id) DO UPDATE SET relation = excluded.relation,
+            ON CONFLICT(parent, child) DO UPDATE SET relation = excluded.relation,
                 provenance = excluded.provenance, confidence = excluded.confidence,
                 evidence = excluded.evidence, origin = excluded.origin
             WHERE \(Self.rankSQL("excluded.provenance")) >= \(Self.rankSQL("edge.provenance"))
             """)
-    }
-
-    /// Positions of `nodes` in id order. Positions, not the nodes: moving large values a
-    /// million times costs more than the comparisons.
-    static func keyOrder(of nodes: [LineageNode]) -> [Int] {
-        nodes.indices.sorted { nodes[$0].id < nodes[$1].id }
-    }
-
-    /// Positions of `edges` in (parent, child) order, the edge table's key.
-    static func keyOrder(of edges: [LineageEdge]) -> [Int] {
-        edges.indices.sorted { left, right in
-            let leftParent = edges[left].parent, rightParent = edges[right].parent
-            return leftParent == rightParent ? edges[left].child < edges[right].child : leftParent < rightParent
+        if bulk {
+            keys = [:]
+            keys.reserveCapacity((try Int.fetchOne(db, sql: "SELECT count(*) FROM node") ?? 0) + expectedNodes)
+            let rows = try Row.fetchCursor(db, sql: "SELECT key, id FROM node")
+            while let row = try rows.next() { keys[row[1]] = row[0] }
+            // Inside the transaction: a failure rolls the drops back with everything else.
+            try db.execute(sql: "DROP INDEX node_id; DROP INDEX edge_child")
+        } else {
+            keys = [:]
         }
     }
 
-    mutating func upsert(nodes: [LineageNode], origin: String, order: [Int]? = nil) throws {
-        for node in (order ?? Self.keyOrder(of: nodes)).lazy.map({ nodes[$0] }) {
+    /// The stored key of node `id`, or nil when the store does not have it.
+    mutating func key(of id: String) throws -> Int64? {
+        if let known = keys[id] { return known }
+        // A bulk writer read every stored id at the start.
+        guard !bulk, let found = try findKey.fetchInteger(.text(id)) else { return nil }
+        keys[id] = found
+        return found
+    }
+
+    /// Every id -> key this writer knows: for a bulk writer, every node stored or assigned.
+    var knownKeys: [String: Int64] { keys }
+
+    /// One past the largest key handed out so far.
+    var keyLimit: Int64 { nextKey }
+
+    /// A node's key and whether the write must insert it (else update it).
+    typealias AssignedKey = (key: Int64, isNew: Bool)
+
+    /// Keys for `nodes`: a stored node keeps its own, a new one gets the next free key (an
+    /// id that comes twice is new only the first time).
+    mutating func assignKeys(_ nodes: [LineageNode]) throws -> [AssignedKey] {
+        try nodes.map { node in
+            if let stored = try key(of: node.id) { return (stored, false) }
+            defer { nextKey += 1 }
+            keys[node.id] = nextKey
+            return (nextKey, true)
+        }
+    }
+
+    /// Inserts or replaces `nodes` (in the order given: new ones get increasing keys).
+    mutating func upsert(nodes: [LineageNode], origin: String) throws {
+        try write(nodes: nodes, keys: assignKeys(nodes), origin: origin)
+    }
+
+    /// Writes `nodes` under the keys `assignKeys` gave them.
+    func write(nodes: [LineageNode], keys assigned: [AssignedKey], origin: String) throws {
+        for (node, assigned) in zip(nodes, assigned) {
             let family = node.family.flatMap { families.contains($0) ? $0 : nil }
-            try upsertNode.execute(
-                .text(node.id), .text(node.name), .text(node.kind.rawValue), .text(family), .text(node.organization),
-                .text(node.released), .integer(node.parameters), .text(node.sizeLabel), .integer(node.contextLength),
-                .text(node.license), .text(node.architecture), .text(node.availability),
-                .text(JSONColumn.encode(node.facts)), .text(JSONColumn.encode(node.corrections)), .text(origin))
-            try insertAliases(of: node)
+            let values: [BulkValue] = [
+                .integer(assigned.key), .text(node.id), .text(node.name), .text(node.kind.rawValue), .text(family),
+                .text(node.organization), .text(node.released), .integer(node.parameters), .text(node.sizeLabel),
+                .integer(node.contextLength), .text(node.license), .text(node.architecture), .text(node.availability),
+                .text(JSONColumn.encode(node.facts)), .text(JSONColumn.encode(node.corrections)), .text(origin),
+            ]
+            try (assigned.isNew ? insertNode : updateNode).execute(values)
+            try insertAliases(of: node, key: assigned.key)
         }
     }
 
     /// Nodes an import only names: created bare when unknown, never overwriting what is known.
-    mutating func insertIfMissing(_ nodes: [LineageNode]) throws {
-        for node in nodes.indices.sorted(by: { nodes[$0].id < nodes[$1].id }).lazy.map({ nodes[$0] }) {
-            try insertReference.execute(.text(node.id), .text(node.name), .text(node.kind.rawValue))
-            if db.changesCount > 0 { try insertAliases(of: node) }
+    func writeReferences(_ nodes: [LineageNode], keys assigned: [AssignedKey]) throws {
+        for (node, assigned) in zip(nodes, assigned) where assigned.isNew {
+            try insertReference.execute([.integer(assigned.key), .text(node.id), .text(node.name), .text(node.kind.rawValue)])
+            try insertAliases(of: node, key: assigned.key)
         }
     }
 
-    private func insertAliases(of node: LineageNode) throws {
+    private func insertAliases(of node: LineageNode, key: Int64) throws {
         for (position, hubID) in node.hubIDs.enumerated() {
-            try upsertAlias.execute(.text(hubID.lowercased()), .text(node.id), .text(hubID), .integer(position))
+            try upsertAlias.execute([.text(hubID.lowercased()), .integer(key), .text(hubID), .integer(position)])
         }
     }
 
-    /// Every edge endpoint must be a node being written or one already stored. Checked here,
-    /// once per distinct id, when SQLite's own per-row checks are off (bulk writes).
-    func checkEndpoints(of edges: [LineageEdge], written known: Set<String>) throws {
-        var checked = Set<String>()
+    /// Edges with their endpoints as keys, and the order that writes them in key order.
+    struct ResolvedEdges: Sendable {
+        var endpoints: [(parent: Int64, child: Int64)]
+        var order: [Int]
+    }
+
+    /// Resolves every endpoint through `key`. Every endpoint must be a node written before
+    /// or already stored: an edge that names anything else is refused by name (this is also
+    /// what SQLite's foreign keys would catch, and they are off for bulk writes). Needs no
+    /// database when `key` reads a complete map, so a bulk write runs it on the second core.
+    static func resolve(_ edges: [LineageEdge], key: (String) throws -> Int64?) throws -> ResolvedEdges {
+        var endpoints: [(parent: Int64, child: Int64)] = []
+        endpoints.reserveCapacity(edges.count)
         for edge in edges {
-            for id in [edge.parent, edge.child] where !known.contains(id) && checked.insert(id).inserted {
-                guard try Bool.fetchOne(db, sql: "SELECT 1 FROM node WHERE id = ?", arguments: [id]) == true else {
-                    throw DatabaseError(resultCode: .SQLITE_CONSTRAINT_FOREIGNKEY,
-                                        message: "edge \(edge.parent) -> \(edge.child) names '\(id)', which is neither imported nor in the store")
-                }
-            }
+            guard let parent = try key(edge.parent) else { throw unknownEndpoint(edge, edge.parent) }
+            guard let child = try key(edge.child) else { throw unknownEndpoint(edge, edge.child) }
+            endpoints.append((parent, child))
+        }
+        let order = endpoints.indices.sorted { left, right in
+            let (a, b) = (endpoints[left], endpoints[right])
+            return a.parent == b.parent ? a.child < b.child : a.parent < b.parent
+        }
+        return ResolvedEdges(endpoints: endpoints, order: order)
+    }
+
+    /// Resolves and writes `edges` (see `resolve`).
+    @discardableResult
+    mutating func upsert(edges: [LineageEdge], origin: String) throws -> ResolvedEdges {
+        var writer = self
+        defer { self = writer }
+        let resolved = try Self.resolve(edges) { try writer.key(of: $0) }
+        try write(edges: edges, resolved: resolved, origin: origin)
+        return resolved
+    }
+
+    /// Writes edges in (parent key, child key) order, so they append to the edge B-tree.
+    func write(edges: [LineageEdge], resolved: ResolvedEdges, origin: String) throws {
+        for position in resolved.order {
+            let edge = edges[position], endpoint = resolved.endpoints[position]
+            try upsertEdge.execute([.integer(endpoint.parent), .integer(endpoint.child), .text(edge.relation.rawValue),
+                                    .text(edge.provenance.rawValue), .real(edge.confidence), .text(edge.evidence), .text(origin)])
         }
     }
 
-    /// Writes edges in key order. With `rebuildingChildIndex`, the child index is dropped
-    /// first and built once at the end from sorted keys, instead of taking a million random
-    /// inserts (a bulk import into a table that size).
-    mutating func upsert(edges: [LineageEdge], origin: String, order: [Int]? = nil, rebuildingChildIndex: Bool = false) throws {
-        // Inside the transaction: a failure rolls the drop back with everything else.
-        if rebuildingChildIndex { try db.execute(sql: "DROP INDEX edge_child") }
-        for edge in (order ?? Self.keyOrder(of: edges)).lazy.map({ edges[$0] }) {
-            try upsertEdge.execute(.text(edge.parent), .text(edge.child), .text(edge.relation.rawValue),
-                                   .text(edge.provenance.rawValue), .real(edge.confidence), .text(edge.evidence), .text(origin))
-        }
-        if rebuildingChildIndex { try db.execute(sql: "CREATE INDEX edge_child ON edge(child_id)") }
+    /// A cycle among `endpoints`, whose keys are all below `keyLimit`, or nil.
+    static func cycle(among endpoints: [(parent: Int64, child: Int64)], keyLimit: Int64) -> [Int64]? {
+        // Keys are dense (handed out in order from 1), so they index arrays directly.
+        guard keyLimit < Int64(Int32.max) else { return LineageGraph.findCycle(edges: endpoints) }
+        let dense = endpoints.map { (parent: Int32(truncatingIfNeeded: $0.parent), child: Int32(truncatingIfNeeded: $0.child)) }
+        return LineageGraph.findCycle(nodeCount: Int(keyLimit), edges: dense)?.map(Int64.init)
+    }
+
+    /// Ends the write: a bulk writer builds the indexes it dropped. Building the unique id
+    /// index is also where two nodes with one id would be refused, and cannot be: every id
+    /// went through `keys`.
+    func finish() throws {
+        if bulk { try db.execute(sql: "CREATE UNIQUE INDEX node_id ON node(id); CREATE INDEX edge_child ON edge(child)") }
+    }
+
+    private static func unknownEndpoint(_ edge: LineageEdge, _ id: String) -> DatabaseError {
+        DatabaseError(resultCode: .SQLITE_CONSTRAINT_FOREIGNKEY,
+                      message: "edge \(edge.parent) -> \(edge.child) names '\(id)', which is neither imported nor in the store")
     }
 
     private static func rankSQL(_ column: String) -> String {

@@ -71,12 +71,13 @@ public final class LineageStore: Sendable {
                 try db.execute(sql: "DELETE FROM node WHERE id = ?", arguments: [id])
             }
             try db.execute(sql: "DELETE FROM family WHERE origin = 'catalog'")
-            try db.execute(sql: "DELETE FROM node_alias WHERE node_id IN (SELECT id FROM node WHERE origin = 'catalog')")
+            try db.execute(sql: "DELETE FROM node_alias WHERE node IN (SELECT key FROM node WHERE origin = 'catalog')")
             try Self.insertFamilies(batch.families, origin: "catalog", db)
             for node in batch.nodes { try Self.foldImportedDuplicates(of: node, db) }
             var writer = try GraphWriter(db)
             try writer.upsert(nodes: batch.nodes, origin: "catalog")
             try writer.upsert(edges: batch.edges, origin: "catalog")
+            try writer.finish()
             try db.execute(sql: """
                 INSERT INTO catalog_state (id, digest, file_count, loaded_at) VALUES (1, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET digest = excluded.digest, file_count = excluded.file_count,
@@ -101,41 +102,58 @@ public final class LineageStore: Sendable {
     public func apply(_ batch: ImportBatch, origin: String) throws -> ImportSummary {
         let bulk = batch.nodes.count + batch.edges.count >= bulkThreshold
         return try write(origin: origin, bulk: bulk) { db in
-            // Into a graph without edges, only the batch's own edges can close a cycle: check
-            // those in memory instead of reading the table back.
             let hadEdges = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM edge)") ?? true
             let aliases = try Self.aliasMap(db)
             func resolve(_ id: String) -> String { aliases.isEmpty ? id : aliases[id.lowercased()] ?? id }
             try Self.insertFamilies(batch.families, origin: origin, db)
             let catalogNodes = try Set(String.fetchAll(db, sql: "SELECT id FROM node WHERE origin = 'catalog'"))
-            let nodes = batch.nodes.compactMap { node -> LineageNode? in
+            // Without aliases or catalog nodes to map or skip, the batch is used as it is:
+            // copying a million nodes and edges costs a second.
+            let nodes = aliases.isEmpty && catalogNodes.isEmpty ? batch.nodes : batch.nodes.compactMap { node -> LineageNode? in
                 var node = node
                 node.id = resolve(node.id)
                 return catalogNodes.contains(node.id) ? nil : node
             }
-            let referenced = batch.referencedNodes.map { node -> LineageNode in
+            let referenced = aliases.isEmpty ? batch.referencedNodes : batch.referencedNodes.map { node -> LineageNode in
                 var node = node
                 node.id = resolve(node.id)
                 return node
             }
-            let edges = batch.edges.map { edge -> LineageEdge in
+            let edges = aliases.isEmpty ? batch.edges : batch.edges.map { edge -> LineageEdge in
                 var edge = edge
                 edge.parent = resolve(edge.parent)
                 edge.child = resolve(edge.child)
                 return edge
             }
-            // The second core sorts the edges and looks for cycles while SQLite takes the nodes.
-            let edgeOrder = BackgroundWork { GraphWriter.keyOrder(of: edges) }
-            let batchCycle = hadEdges ? nil : BackgroundWork { LineageGraph.findCycle(edges: edges.map { ($0.parent, $0.child) }) }
-            var writer = try GraphWriter(db)
-            if bulk {
-                try writer.checkEndpoints(of: edges, written: Set(nodes.map(\.id)).union(referenced.map(\.id)).union(catalogNodes))
+            var writer = try GraphWriter(db, bulk: bulk, expectedNodes: nodes.count + referenced.count)
+            let nodeKeys = try writer.assignKeys(nodes)
+            let referenceKeys = try writer.assignKeys(referenced)
+            // Into a graph without edges, only the batch's own edges can close a cycle:
+            // check those, as integer keys, instead of reading the table back.
+            let checkBatchForCycles = !hadEdges
+            let keyLimit = writer.keyLimit
+            // A bulk writer knows every key now, so the second core resolves, sorts and
+            // checks the edges while SQLite takes the nodes.
+            let edgeWork = bulk ? BackgroundWork { [keys = writer.knownKeys] in
+                Result { () throws -> (GraphWriter.ResolvedEdges, [Int64]?) in
+                    let resolved = try GraphWriter.resolve(edges) { keys[$0] }
+                    return (resolved, checkBatchForCycles ? GraphWriter.cycle(among: resolved.endpoints, keyLimit: keyLimit) : nil)
+                }
+            } : nil
+            try writer.write(nodes: nodes, keys: nodeKeys, origin: origin)
+            try writer.writeReferences(referenced, keys: referenceKeys)
+            let resolved: GraphWriter.ResolvedEdges, cycle: [Int64]?
+            if let edgeWork {
+                (resolved, cycle) = try edgeWork.wait().get()
+                try writer.write(edges: edges, resolved: resolved, origin: origin)
+            } else {
+                resolved = try writer.upsert(edges: edges, origin: origin)
+                cycle = checkBatchForCycles ? GraphWriter.cycle(among: resolved.endpoints, keyLimit: keyLimit) : nil
             }
-            try writer.upsert(nodes: nodes, origin: origin)
-            try writer.insertIfMissing(referenced)
-            try writer.upsert(edges: edges, origin: origin, order: edgeOrder.wait(), rebuildingChildIndex: bulk)
+            let batchCycle = try cycle.map { try Self.ids(ofKeys: $0, db) }
+            try writer.finish()
             let summary = ImportSummary(nodes: batch.nodes.count, edges: edges.count, warnings: batch.warnings)
-            return (summary, batchCycle.map { .checked($0.wait()) } ?? .wholeGraph)
+            return (summary, hadEdges ? .wholeGraph : .checked(batchCycle))
         }
     }
 
@@ -150,9 +168,9 @@ public final class LineageStore: Sendable {
     /// cycle (rolling everything back), and logs the import.
     ///
     /// A bulk write (a large import) turns SQLite's per-row foreign-key probes off for its
-    /// transaction: on a million rows they cost more than the inserts. The writer checks every
-    /// edge endpoint itself before writing (GraphWriter.checkEndpoints), and the vocabularies
-    /// come from Swift enums, so what the probes would catch cannot reach the table.
+    /// transaction: on a million rows they cost more than the inserts. The writer resolves
+    /// every edge endpoint to a stored key itself (GraphWriter), and the vocabularies come
+    /// from Swift enums, so what the probes would catch cannot reach the table.
     private func write(
         origin: String, bulk: Bool = false, _ body: @escaping @Sendable (Database) throws -> (ImportSummary, CycleScope)
     ) throws -> ImportSummary {
@@ -182,15 +200,19 @@ public final class LineageStore: Sendable {
     }
 
     private static func cycle(_ db: Database) throws -> [String]? {
-        var edges: [(parent: String, child: String)] = []
-        let rows = try Row.fetchCursor(db, sql: "SELECT parent_id, child_id FROM edge")
+        var edges: [(parent: Int64, child: Int64)] = []
+        let rows = try Row.fetchCursor(db, sql: "SELECT parent, child FROM edge")
         while let row = try rows.next() { edges.append((row[0], row[1])) }
-        return LineageGraph.findCycle(edges: edges)
+        return try LineageGraph.findCycle(edges: edges).map { try ids(ofKeys: $0, db) }
+    }
+
+    private static func ids(ofKeys keys: [Int64], _ db: Database) throws -> [String] {
+        try keys.map { key in try String.fetchOne(db, sql: "SELECT id FROM node WHERE key = ?", arguments: [key]) ?? "#\(key)" }
     }
 
     private static func aliasMap(_ db: Database) throws -> [String: String] {
         var map: [String: String] = [:]
-        let rows = try Row.fetchCursor(db, sql: "SELECT alias, node_id FROM node_alias")
+        let rows = try Row.fetchCursor(db, sql: "SELECT alias.alias, node.id FROM node_alias AS alias JOIN node ON node.key = alias.node")
         while let row = try rows.next() { map[row[0]] = row[1] }
         return map
     }
@@ -210,51 +232,74 @@ public final class LineageStore: Sendable {
     /// catalog node and drop it.
     private static func foldImportedDuplicates(of node: LineageNode, _ db: Database) throws {
         for hubID in node.hubIDs where hubID != node.id {
-            guard let duplicate = try String.fetchOne(db, sql: "SELECT id FROM node WHERE id = ? COLLATE NOCASE AND origin <> 'catalog'", arguments: [hubID])
+            guard let duplicate = try Int64.fetchOne(db, sql: "SELECT key FROM node WHERE id = ? COLLATE NOCASE AND origin <> 'catalog'", arguments: [hubID])
             else { continue }
             try db.execute(sql: "INSERT INTO node (id, name, kind, origin) VALUES (?, ?, ?, 'catalog') ON CONFLICT(id) DO NOTHING",
                            arguments: [node.id, node.name, node.kind.rawValue])
-            try db.execute(sql: "UPDATE OR IGNORE edge SET parent_id = ? WHERE parent_id = ?", arguments: [node.id, duplicate])
-            try db.execute(sql: "UPDATE OR IGNORE edge SET child_id = ? WHERE child_id = ?", arguments: [node.id, duplicate])
-            try db.execute(sql: "DELETE FROM node WHERE id = ?", arguments: [duplicate])
+            let key = try Int64.fetchOne(db, sql: "SELECT key FROM node WHERE id = ?", arguments: [node.id])
+            // Where the catalog node already has the same edge, the duplicate's copy is left
+            // behind and goes with it.
+            try db.execute(sql: "UPDATE OR IGNORE edge SET parent = ? WHERE parent = ?", arguments: [key, duplicate])
+            try db.execute(sql: "UPDATE OR IGNORE edge SET child = ? WHERE child = ?", arguments: [key, duplicate])
+            try db.execute(sql: "DELETE FROM node WHERE key = ?", arguments: [duplicate])
         }
     }
 
     // MARK: Reading
 
-    /// The whole graph, in id order.
+    /// The whole graph: nodes in id order, edges in (parent id, child id) order.
     public func loadGraph() throws -> LineageGraph {
         try pool.read { db in
-            var hubIDs: [String: [String]] = [:]
-            let aliasRows = try Row.fetchCursor(db, sql: "SELECT node_id, hub_id FROM node_alias ORDER BY node_id, position")
-            while let row = try aliasRows.next() { hubIDs[row[0], default: []].append(row[1]) }
-            var nodes: [LineageNode] = []
-            let nodeRows = try Row.fetchCursor(db, sql: """
-                SELECT id, name, kind, family_id, organization, released, parameters, size_label, context_length,
-                       license, architecture, availability, facts, corrections FROM node ORDER BY id
-                """)
-            while let row = try nodeRows.next() {
-                let id: String = row[0]
-                nodes.append(LineageNode(
-                    id: id, name: row[1], kind: NodeKind(rawValue: row[2]) ?? .pretrained, family: row[3],
-                    organization: row[4], released: row[5], parameters: row[6], sizeLabel: row[7],
-                    contextLength: row[8], license: row[9], architecture: row[10], availability: row[11],
-                    hubIDs: hubIDs[id] ?? [], facts: JSONColumn.decode(row[12]) ?? [:],
-                    corrections: JSONColumn.decode(row[13]) ?? []))
+            let maxKey = try Int.fetchOne(db, sql: "SELECT coalesce(max(key), 0) FROM node") ?? 0
+            // Node key -> position in id order. The id index alone answers this (a covering
+            // scan), so the table itself is then read in its own order, sequentially, rather
+            // than looked up at random a million times.
+            var position = [Int32](repeating: -1, count: maxKey + 1)
+            var count: Int32 = 0
+            try BulkStatement(db, sql: "SELECT key FROM node ORDER BY id").forEachRow { row in
+                position[Int(row.integer(0)!)] = count
+                count += 1
             }
+            var hubIDs: [Int64: [String]] = [:]
+            try BulkStatement(db, sql: "SELECT node, hub_id FROM node_alias ORDER BY node, position").forEachRow { row in
+                hubIDs[row.integer(0)!, default: []].append(row.text(1)!)
+            }
+            var placed = [LineageNode?](repeating: nil, count: Int(count))
+            try BulkStatement(db, sql: """
+                SELECT key, id, name, kind, family_id, organization, released, parameters, size_label, context_length,
+                       license, architecture, availability, facts, corrections FROM node
+                """).forEachRow { row in
+                let key = row.integer(0)!
+                placed[Int(position[Int(key)])] = LineageNode(
+                    id: row.text(1)!, name: row.text(2)!, kind: row.text(3).flatMap(NodeKind.init(rawValue:)) ?? .pretrained,
+                    family: row.text(4), organization: row.text(5), released: row.text(6), parameters: row.integer(7),
+                    sizeLabel: row.text(8), contextLength: row.integer(9).map(Int.init), license: row.text(10),
+                    architecture: row.text(11), availability: row.text(12), hubIDs: hubIDs[key] ?? [],
+                    facts: JSONColumn.decode(row.text(13)) ?? [:], corrections: JSONColumn.decode(row.text(14)) ?? [])
+            }
+            let nodes = placed.map { $0! }
+            placed = []
+            var endpoints: [(parent: Int32, child: Int32)] = []
             var edges: [LineageEdge] = []
-            let edgeRows = try Row.fetchCursor(db, sql: """
-                SELECT parent_id, child_id, relation, provenance, confidence, evidence FROM edge ORDER BY parent_id, child_id
-                """)
-            while let row = try edgeRows.next() {
+            try BulkStatement(db, sql: "SELECT parent, child, relation, provenance, confidence, evidence FROM edge").forEachRow { row in
+                let parent = position[Int(row.integer(0)!)], child = position[Int(row.integer(1)!)]
+                endpoints.append((parent, child))
+                // The ids are the nodes' own strings: shared, not copied.
                 edges.append(LineageEdge(
-                    parent: row[0], child: row[1], relation: Relation(rawValue: row[2]) ?? .finetune,
-                    provenance: Provenance(rawValue: row[3]) ?? .inferred, confidence: row[4], evidence: row[5]))
+                    parent: nodes[Int(parent)].id, child: nodes[Int(child)].id,
+                    relation: row.text(2).flatMap(Relation.init(rawValue:)) ?? .finetune,
+                    provenance: row.text(3).flatMap(Provenance.init(rawValue:)) ?? .inferred,
+                    confidence: row.real(4), evidence: row.text(5) ?? ""))
+            }
+            // Positions follow id order, so sorting by positions sorts by ids, as integers.
+            let order = endpoints.indices.sorted { left, right in
+                let (a, b) = (endpoints[left], endpoints[right])
+                return a.parent == b.parent ? a.child < b.child : a.parent < b.parent
             }
             let families = try Row.fetchAll(db, sql: "SELECT id, name, organization, description, links FROM family ORDER BY id").map { row in
                 Family(id: row[0], name: row[1], organization: row[2], description: row[3], links: JSONColumn.decode(row[4]) ?? [:])
             }
-            return try LineageGraph(nodes: nodes, edges: edges, families: families)
+            return try LineageGraph(nodes: nodes, edges: order.map { edges[$0] }, families: families)
         }
     }
 
@@ -273,9 +318,9 @@ public final class LineageStore: Sendable {
 
 /// JSON text columns for small structured values.
 enum JSONColumn {
-    static func encode<T: Encodable>(_ value: T) -> String? {
-        if let dictionary = value as? [String: String], dictionary.isEmpty { return nil }
-        if let array = value as? [Correction], array.isEmpty { return nil }
+    /// nil for an empty collection: most nodes have no facts or corrections.
+    static func encode<T: Encodable & Collection>(_ value: T) -> String? {
+        if value.isEmpty { return nil }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }

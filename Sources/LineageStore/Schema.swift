@@ -84,6 +84,75 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v2: integer node keys") { db in
+            // Edges and aliases point at an integer key instead of repeating the text id.
+            // An edge row shrinks from two ~20-byte strings to two small integers, its
+            // primary key compares as integers, and a bulk import no longer sorts a million
+            // strings to append to the edge B-tree in order. The id keeps its own unique
+            // index (not a table constraint) so that a bulk import can drop it and build it
+            // once from sorted keys, as it does the child index.
+            try db.execute(sql: """
+                CREATE TABLE node_new (
+                    key INTEGER PRIMARY KEY,
+                    id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    kind TEXT NOT NULL REFERENCES node_kind(name),
+                    family_id TEXT REFERENCES family(id) ON DELETE SET NULL,
+                    organization TEXT,
+                    released TEXT,
+                    parameters INTEGER,
+                    size_label TEXT,
+                    context_length INTEGER,
+                    license TEXT,
+                    architecture TEXT,
+                    availability TEXT,
+                    facts TEXT,                      -- JSON object of flat string facts
+                    corrections TEXT,                -- JSON array of {field, survey, fact, source}
+                    origin TEXT NOT NULL             -- 'catalog', 'import:<path>' or 'reference'
+                );
+                INSERT INTO node_new (id, name, kind, family_id, organization, released, parameters, size_label,
+                        context_length, license, architecture, availability, facts, corrections, origin)
+                    SELECT id, name, kind, family_id, organization, released, parameters, size_label,
+                        context_length, license, architecture, availability, facts, corrections, origin
+                    FROM node ORDER BY id;
+                CREATE UNIQUE INDEX node_id ON node_new(id);
+                -- Hub repo ids (lowercased) naming a node; the first is canonical.
+                CREATE TABLE node_alias_new (
+                    alias TEXT PRIMARY KEY NOT NULL,
+                    node INTEGER NOT NULL REFERENCES node(key) ON DELETE CASCADE,
+                    hub_id TEXT NOT NULL,            -- as spelled upstream
+                    position INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                INSERT INTO node_alias_new (alias, node, hub_id, position)
+                    SELECT alias.alias, node_new.key, alias.hub_id, alias.position
+                    FROM node_alias AS alias JOIN node_new ON node_new.id = alias.node_id;
+                CREATE TABLE edge_new (
+                    parent INTEGER NOT NULL REFERENCES node(key) ON DELETE CASCADE,
+                    child INTEGER NOT NULL REFERENCES node(key) ON DELETE CASCADE,
+                    relation TEXT NOT NULL REFERENCES relation(name),
+                    provenance TEXT NOT NULL REFERENCES provenance(name),
+                    confidence REAL NOT NULL CHECK (confidence >= 0 AND confidence <= 1),
+                    evidence TEXT NOT NULL,
+                    origin TEXT NOT NULL,
+                    PRIMARY KEY (parent, child),
+                    CHECK (parent <> child)
+                ) WITHOUT ROWID;
+                INSERT INTO edge_new (parent, child, relation, provenance, confidence, evidence, origin)
+                    SELECT parent.key, child.key, edge.relation, edge.provenance, edge.confidence, edge.evidence, edge.origin
+                    FROM edge JOIN node_new AS parent ON parent.id = edge.parent_id
+                        JOIN node_new AS child ON child.id = edge.child_id
+                    ORDER BY 1, 2;
+                DROP TABLE edge;
+                DROP TABLE node_alias;
+                DROP TABLE node;
+                ALTER TABLE node_new RENAME TO node;
+                ALTER TABLE node_alias_new RENAME TO node_alias;
+                ALTER TABLE edge_new RENAME TO edge;
+                CREATE INDEX node_family ON node(family_id);
+                CREATE INDEX node_alias_node ON node_alias(node);
+                CREATE INDEX edge_child ON edge(child);
+                """)
+        }
         return migrator
     }
 }

@@ -50,7 +50,7 @@ import Testing
         }
         #expect(mode == "wal")
         #expect(pageSize == 16384)
-        #expect(migrations == ["v1: lineage graph"])
+        #expect(migrations == ["v1: lineage graph", "v2: integer node keys"])
         #expect(tables)
         // Opening again is a no-op.
         _ = try LineageStore(directory: directory)
@@ -150,12 +150,15 @@ import Testing
         try queue.write { db in try db.execute(sql: "PRAGMA foreign_keys = ON") }
         #expect(throws: DatabaseError.self) {
             try queue.write { db in
-                try db.execute(sql: "INSERT INTO edge VALUES ('llama-2-7b-chat', 'llama-2-7b', 'cousin', 'curated', 1, '', 'x')")
+                try db.execute(sql: """
+                    INSERT INTO edge SELECT chat.key, base.key, 'cousin', 'curated', 1, '', 'x'
+                    FROM node AS chat, node AS base WHERE chat.id = 'llama-2-7b-chat' AND base.id = 'llama-2-7b'
+                    """)
             }
         }
         #expect(throws: DatabaseError.self) {
             try queue.write { db in
-                try db.execute(sql: "INSERT INTO edge VALUES ('llama-2-7b', 'ghost', 'finetune', 'curated', 1, '', 'x')")
+                try db.execute(sql: "INSERT INTO edge SELECT key, 999999, 'finetune', 'curated', 1, '', 'x' FROM node WHERE id = 'llama-2-7b'")
             }
         }
         let violations = try queue.read { db in try Row.fetchAll(db, sql: "PRAGMA foreign_key_check") }
@@ -178,10 +181,10 @@ import Testing
         let queue = try DatabaseQueue(path: directory.appendingPathComponent("lineage.sqlite").path)
         let (violations, indexes) = try queue.read { db throws -> (Int, [String]) in
             (try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").count,
-             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'edge' AND name = 'edge_child'"))
+             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('edge_child', 'node_id') ORDER BY name"))
         }
         #expect(violations == 0)
-        #expect(indexes == ["edge_child"])
+        #expect(indexes == ["edge_child", "node_id"])
         // An endpoint that is neither imported nor stored is refused, and nothing lands.
         let before = try snapshot(store)
         #expect {
@@ -199,9 +202,67 @@ import Testing
         }
         #expect(try snapshot(store) == before)
         let stillIndexed = try queue.read { db in
-            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'edge_child'")
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('edge_child', 'node_id') ORDER BY name")
         }
-        #expect(stillIndexed == ["edge_child"])
+        #expect(stillIndexed == ["edge_child", "node_id"])
+    }
+
+    @Test func aBulkImportOverAnEarlierOneUpdatesInPlace() throws {
+        let store = try LineageStore(directory: directory, bulkThreshold: 10)
+        func batch(license: String, provenance: Provenance) -> ImportBatch {
+            ImportBatch(nodes: (0..<30).map { LineageNode(id: "org/m\($0)", kind: .finetuned, license: license) },
+                        edges: (1..<30).map { LineageEdge(parent: "org/m\($0 / 3)", child: "org/m\($0)", relation: .finetune, provenance: provenance) })
+        }
+        try store.apply(batch(license: "mit", provenance: .declared), origin: "first")
+        // The same ids again (and one twice in the batch): updated, not duplicated; the
+        // weaker provenance does not replace the declared edges.
+        var again = batch(license: "apache-2.0", provenance: .inferred)
+        again.nodes.append(LineageNode(id: "org/m5", kind: .quantized, license: "other"))
+        try store.apply(again, origin: "second")
+        let graph = try store.loadGraph()
+        #expect(graph.nodes.count == 30)
+        #expect(graph.edges.count == 29)
+        #expect(graph.nodes[Int(graph.index["org/m1"]!)].license == "apache-2.0")
+        #expect(graph.nodes[Int(graph.index["org/m5"]!)].kind == .quantized)
+        #expect(graph.edges.allSatisfy { $0.provenance == .declared })
+        // Edges come back in (parent id, child id) order, whatever order the keys were made in.
+        #expect(graph.edges == graph.edges.sorted { ($0.parent, $0.child) < ($1.parent, $1.child) })
+    }
+
+    @Test func aVersionOneStoreIsMigratedWithEveryNodeEdgeAndAlias() throws {
+        // A store as the first release wrote it: text ids in the edge and alias tables.
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("lineage.sqlite").path
+        let old = try DatabaseQueue(path: path)
+        try Schema.migrator.migrate(old, upTo: "v1: lineage graph")
+        try old.write { db in
+            try db.execute(sql: """
+                INSERT INTO node (id, name, kind, license, origin) VALUES
+                    ('llama-2-7b', 'Llama 2 7B', 'pretrained', 'llama2', 'catalog'),
+                    ('org/tune', 'org/tune', 'finetuned', 'mit', 'import:x'),
+                    ('org/q', 'org/q', 'quantized', NULL, 'reference');
+                INSERT INTO node_alias VALUES ('meta-llama/llama-2-7b-hf', 'llama-2-7b', 'meta-llama/Llama-2-7b-hf', 0);
+                INSERT INTO edge VALUES ('llama-2-7b', 'org/tune', 'finetune', 'declared', 0.9, 'card', 'import:x'),
+                                        ('org/tune', 'org/q', 'quantized', 'inferred', 0.5, 'name', 'import:x');
+                """)
+        }
+        try old.close()
+        let store = try LineageStore(directory: directory)
+        let graph = try store.loadGraph()
+        #expect(graph.nodes.map(\.id) == ["llama-2-7b", "org/q", "org/tune"])
+        #expect(graph.nodes[0].hubIDs == ["meta-llama/Llama-2-7b-hf"])
+        #expect(graph.edges == [
+            LineageEdge(parent: "llama-2-7b", child: "org/tune", relation: .finetune, provenance: .declared, confidence: 0.9, evidence: "card"),
+            LineageEdge(parent: "org/tune", child: "org/q", relation: .quantized, provenance: .inferred, confidence: 0.5, evidence: "name"),
+        ])
+        // The migrated store keeps its rules: an alias still resolves, a cycle is still refused.
+        try store.apply(ImportBatch(nodes: [LineageNode(id: "org/other")],
+                                    edges: [LineageEdge(parent: "meta-llama/Llama-2-7b-hf", child: "org/other", relation: .finetune, provenance: .declared)]),
+                        origin: "after")
+        #expect(try store.loadGraph().parents(of: try store.loadGraph().index["org/other"]!).count == 1)
+        #expect(throws: LineageStore.StoreError.self) {
+            try store.apply(ImportBatch(edges: [LineageEdge(parent: "org/q", child: "llama-2-7b", relation: .finetune, provenance: .declared)]), origin: "cycle")
+        }
     }
 
     @Test func theStoreIsFoundFromFlagThenEnvironmentThenXDG() {
