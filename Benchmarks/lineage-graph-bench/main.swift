@@ -9,13 +9,14 @@ import LineageStore
 //   lineage-graph-bench run FILE REPEAT    time import, load, descendants, JSON and DOT export
 //   lineage-graph-bench import FILE STORE  only the import (to profile it)
 //   lineage-graph-bench build FILE         only the in-memory build (to profile it)
+//   lineage-graph-bench export FILE        only the DOT and JSON exports (to profile them)
 //
 // TSV columns: id, license, kind, relation, parents (comma-separated). Parents come before
 // their children, as they would in a crawl ordered by creation date.
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    FileHandle.standardError.write(Data("usage: lineage-graph-bench generate N FILE | run FILE REPEAT | import FILE STORE | build FILE\n".utf8))
+    FileHandle.standardError.write(Data("usage: lineage-graph-bench generate N FILE | run FILE REPEAT | import FILE STORE | build FILE | export FILE\n".utf8))
     exit(2)
 }
 
@@ -86,8 +87,9 @@ func parse(_ path: String) throws -> ImportBatch {
     var batch = ImportBatch()
     batch.nodes.reserveCapacity(data.count / 60)
     batch.edges.reserveCapacity(data.count / 60)
-    var interned: [String] = []
-    func intern(_ field: UnsafeBufferPointer<UInt8>) -> String {
+    // One short list per column: a field is compared with at most a handful of candidates.
+    var licenses: [String] = [], kinds: [String] = [], relations: [String] = []
+    func intern(_ field: UnsafeBufferPointer<UInt8>, in interned: inout [String]) -> String {
         for known in interned where known.utf8.count == field.count && known.utf8.elementsEqual(field) { return known }
         let text = String(decoding: field, as: UTF8.self)
         interned.append(text)
@@ -104,15 +106,18 @@ func parse(_ path: String) throws -> ImportBatch {
         }
         while position < bytes.count {
             let id = String(decoding: field(9), as: UTF8.self)
-            let license = intern(field(9))
-            let kind = NodeKind(rawValue: intern(field(9))) ?? .finetuned
-            let relation = Relation(rawValue: intern(field(9)))
+            let license = intern(field(9), in: &licenses)
+            let kind = NodeKind(rawValue: intern(field(9), in: &kinds)) ?? .finetuned
+            let relation = Relation(rawValue: intern(field(9), in: &relations))
             let parents = field(10)
             batch.nodes.append(LineageNode(id: id, kind: kind, license: license))
             guard let relation else { continue }
-            for parent in parents.split(separator: UInt8(ascii: ",")) {
-                batch.edges.append(LineageEdge(parent: String(decoding: UnsafeBufferPointer(rebasing: parent), as: UTF8.self),
+            var start = parents.startIndex
+            for end in parents.indices where parents[end] == UInt8(ascii: ",") || end == parents.endIndex - 1 {
+                let stop = parents[end] == UInt8(ascii: ",") ? end : end + 1
+                batch.edges.append(LineageEdge(parent: String(decoding: UnsafeBufferPointer(rebasing: parents[start..<stop]), as: UTF8.self),
                                                child: id, relation: relation, provenance: .declared))
+                start = end + 1
             }
         }
     }
@@ -210,15 +215,32 @@ func importOnly(path: String, store: String) throws {
 
 /// Only the in-memory build, for profiling it: `lineage-graph-bench build FILE`.
 func buildOnly(path: String) throws {
+    var batch = ImportBatch()
+    var graph: LineageGraph?
     let wall = try seconds("build") {
-        let batch = try parse(path)
-        _ = try LineageGraph(nodes: batch.nodes, edges: batch.edges)
+        batch = try parse(path)
+        graph = try LineageGraph(nodes: batch.nodes, edges: batch.edges)
     }
+    withExtendedLifetime((batch, graph)) {}
     print("build: wall \(wall) s, CPU \(cpuResults["build"]![0]) s")
+}
+
+/// Only the exports, for profiling them: `lineage-graph-bench export FILE`.
+func exportOnly(path: String) throws {
+    let batch = try parse(path)
+    let graph = try LineageGraph(nodes: batch.nodes, edges: batch.edges)
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lineage-graph-bench-\(getpid())")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    for format in [ExportFormat.dot, .json] {
+        let wall = try seconds("\(format)") { try format.write(graph, toFileAt: scratch.appendingPathComponent("graph").path) }
+        print("\(format): wall \(wall) s, CPU \(cpuResults["\(format)"]![0]) s")
+    }
 }
 
 switch arguments[1] {
 case "build": try buildOnly(path: arguments[2])
+case "export": try exportOnly(path: arguments[2])
 case "generate": try generate(count: Int(arguments[2])!, to: arguments[3])
 case "import": try importOnly(path: arguments[2], store: arguments[3])
 case "run": try run(path: arguments[2], repeats: Int(arguments[3])!)

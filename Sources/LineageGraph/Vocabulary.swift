@@ -96,3 +96,10 @@ public enum NodeKind: String, CaseIterable, Sendable, Codable {
         return .pretrained
     }
 }
+
+extension CaseIterable where Self: Equatable, AllCases == [Self] {
+    /// The position in `allCases`: lets exporters bucket a million values in an array
+    /// instead of hashing each one into a dictionary.
+    @inline(__always)
+    var ordinal: Int { Self.allCases.firstIndex(of: self)! }
+}

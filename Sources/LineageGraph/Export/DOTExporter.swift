@@ -24,6 +24,14 @@ public struct DOTExporter: Sendable {
               edge [fontname="Helvetica", fontsize=8, arrowsize=0.7];
 
             """)
+        // On a large graph the second core renders the edges into memory while this one
+        // writes the nodes; they are appended after. Either half alone is about half the work.
+        let labels = edgeLabels && graph.edges.count <= 5_000
+        let renderedEdges = graph.edges.count >= 100_000 ? BackgroundWork { [self] in
+            var edges = OutputBuffer(capacity: graph.edges.count * 48)
+            writeEdges(graph, labels: labels, into: &edges)
+            return edges.bytes
+        } : nil
         let familyNames = Dictionary(graph.families.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         // Borrow the nodes and edges in place: copying a node out of the array retains and
         // releases every one of its fields.
@@ -44,13 +52,23 @@ public struct DOTExporter: Sendable {
             }
             writeNodes(loose, of: nodes, indent: "  ", into: &out)
         }
-        let labels = edgeLabels && graph.edges.count <= 5_000
+        if let renderedEdges { out.write(bytes: renderedEdges.wait()) } else { writeEdges(graph, labels: labels, into: &out) }
+        out.write("}\n")
+    }
+
+    /// The edges, grouped by style under one `edge [...]` default each.
+    private func writeEdges(_ graph: LineageGraph, labels: Bool, into out: inout OutputBuffer) {
         graph.edges.withUnsafeBufferPointer { edges in
-            var groups: [EdgeStyle: [Int]] = [:]
+            // Buckets by (relation, provenance) ordinal, written in style order.
+            let provenances = Provenance.allCases.count
+            var groups = [[Int]](repeating: [], count: Relation.allCases.count * provenances)
             for position in edges.indices {
-                groups[EdgeStyle(relation: edges[position].relation, provenance: edges[position].provenance), default: []].append(position)
+                groups[edges[position].relation.ordinal * provenances + edges[position].provenance.ordinal].append(position)
             }
-            for style in groups.keys.sorted() {
+            let styles = groups.indices.filter { !groups[$0].isEmpty }.map { bucket in
+                (bucket, EdgeStyle(relation: Relation.allCases[bucket / provenances], provenance: Provenance.allCases[bucket % provenances]))
+            }
+            for (bucket, style) in styles.sorted(by: { $0.1 < $1.1 }) {
                 out.write("  {\n    edge [color=\"")
                 out.write(Drawing.dotColor(style.relation))
                 out.write("\", style=")
@@ -60,7 +78,7 @@ public struct DOTExporter: Sendable {
                     out.writeDOTString(style.relation.rawValue)
                 }
                 out.write("];\n")
-                for position in groups[style]! {
+                for position in groups[bucket] {
                     out.write("    ")
                     out.writeDOTString(edges[position].parent)
                     out.write(" -> ")
@@ -75,15 +93,13 @@ public struct DOTExporter: Sendable {
                 out.write("  }\n")
             }
         }
-        out.write("}\n")
     }
 
     /// The nodes at `positions`, grouped by kind under one `node [shape, fillcolor]` each.
     private func writeNodes(_ positions: [Int], of nodes: UnsafeBufferPointer<LineageNode>, indent: String, into out: inout OutputBuffer) {
-        var byKind: [NodeKind: [Int]] = [:]
-        for position in positions { byKind[nodes[position].kind, default: []].append(position) }
-        for kind in NodeKind.allCases {
-            guard let group = byKind[kind] else { continue }
+        var byKind = [[Int]](repeating: [], count: NodeKind.allCases.count)
+        for position in positions { byKind[nodes[position].kind.ordinal].append(position) }
+        for (kind, group) in zip(NodeKind.allCases, byKind) where !group.isEmpty {
             out.write(indent)
             out.write("{\n")
             out.write(indent)

@@ -7,9 +7,13 @@ import Darwin
 /// The byte buffer exporters write into. Text is appended in whole runs of UTF-8 between the
 /// bytes that need escaping, found with a 256-entry table rather than a per-byte call; with a
 /// file descriptor the buffer is flushed every megabyte, so an export of any size streams in
-/// constant memory. Together that is what lets a million-node export take about a second.
-public struct OutputBuffer: Sendable {
-    public private(set) var bytes: [UInt8] = []
+/// constant memory. The bytes live in memory of its own rather than in an `[UInt8]`: most
+/// runs are a few bytes long, and an array's append checks (uniqueness, capacity, generic
+/// dispatch) cost more than copying them. Noncopyable: it owns that memory.
+public struct OutputBuffer: ~Copyable, @unchecked Sendable {
+    private var storage: UnsafeMutablePointer<UInt8>
+    private var count = 0
+    private var capacity: Int
     private let descriptor: Int32?
     /// The first write(2) error, reported by `finish()`.
     private var writeError: Int32?
@@ -19,14 +23,21 @@ public struct OutputBuffer: Sendable {
     /// An in-memory buffer; read `bytes` when done.
     public init(capacity: Int = 1 << 16) {
         descriptor = nil
-        bytes.reserveCapacity(capacity)
+        self.capacity = max(capacity, 64)
+        storage = .allocate(capacity: self.capacity)
     }
 
     /// A buffer that streams to an open file descriptor; call `finish()` at the end.
     public init(flushingTo descriptor: Int32) {
         self.descriptor = descriptor
-        bytes.reserveCapacity(Self.flushThreshold * 2)
+        capacity = Self.flushThreshold * 2
+        storage = .allocate(capacity: capacity)
     }
+
+    deinit { storage.deallocate() }
+
+    /// What was written (what is still buffered, when streaming).
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: storage, count: count)) }
 
     public struct WriteError: Error, CustomStringConvertible {
         public let code: Int32
@@ -40,56 +51,105 @@ public struct OutputBuffer: Sendable {
     }
 
     private mutating func flushIfFull() {
-        if descriptor != nil && bytes.count >= Self.flushThreshold { flush() }
+        if descriptor != nil && count >= Self.flushThreshold { flush() }
     }
 
     private mutating func flush() {
-        guard let descriptor, !bytes.isEmpty else { return }
-        if writeError == nil {
-            bytes.withUnsafeBytes { buffer in
-                var offset = 0
-                while offset < buffer.count {
-                    let written = systemWrite(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        writeError = errno
-                        return
-                    }
-                    offset += written
-                }
+        guard descriptor != nil, count > 0 else { return }
+        writeOut(storage, count)
+        count = 0
+    }
+
+    /// write(2)s `length` bytes to the descriptor, remembering the first error.
+    private mutating func writeOut(_ start: UnsafePointer<UInt8>, _ length: Int) {
+        guard let descriptor, writeError == nil else { return }
+        var offset = 0
+        while offset < length {
+            let written = systemWrite(descriptor, start + offset, length - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                writeError = errno
+                return
             }
+            offset += written
         }
-        bytes.removeAll(keepingCapacity: true)
+    }
+
+    @inline(__always)
+    private mutating func append(_ source: UnsafePointer<UInt8>, _ length: Int) {
+        if count + length > capacity { grow(to: count + length) }
+        (storage + count).update(from: source, count: length)
+        count += length
+    }
+
+    @inline(__always)
+    private mutating func append(_ byte: UInt8) {
+        if count == capacity { grow(to: count + 1) }
+        storage[count] = byte
+        count += 1
+    }
+
+    private mutating func grow(to needed: Int) {
+        let larger = max(needed, capacity * 2)
+        let moved = UnsafeMutablePointer<UInt8>.allocate(capacity: larger)
+        moved.update(from: storage, count: count)
+        storage.deallocate()
+        storage = moved
+        capacity = larger
+    }
+
+    /// Calls `body` with the UTF-8 of `text` in place (a copy only for a bridged string).
+    @inline(__always)
+    private static func withUTF8<R>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+        var copy = text
+        return copy.withUTF8(body)
     }
 
     public mutating func write(_ text: String) {
-        var text = text
-        text.withUTF8 { bytes.append(contentsOf: $0) }
+        Self.withUTF8(text) { utf8 in
+            if let start = utf8.baseAddress { append(start, utf8.count) }
+        }
         flushIfFull()
     }
 
-    public mutating func write(_ byte: UInt8) { bytes.append(byte) }
+    public mutating func write(_ byte: UInt8) { append(byte) }
+
+    /// Bytes rendered elsewhere (another buffer's `bytes`), written as they are.
+    public mutating func write(bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { bytes in
+            guard let start = bytes.baseAddress else { return }
+            if descriptor != nil && bytes.count >= Self.flushThreshold {
+                // Straight to the file, not through the buffer.
+                flush()
+                writeOut(start, bytes.count)
+            } else {
+                append(start, bytes.count)
+                flushIfFull()
+            }
+        }
+    }
 
     public mutating func write<I: BinaryInteger>(integer value: I) { write(String(value)) }
 
     /// Appends `text` with each byte whose `table` entry is non-zero replaced by `replacements[entry]`.
     private mutating func writeEscaped(_ text: String, table: EscapeTable) {
-        var text = text
-        text.withUTF8 { utf8 in
+        Self.withUTF8(text) { utf8 in
+            guard let base = utf8.baseAddress else { return }
             table.classes.withUnsafeBufferPointer { classes in
                 var runStart = 0
                 var position = 0
-                let count = utf8.count
-                while position < count {
-                    let entry = classes[Int(utf8[position])]
+                let length = utf8.count
+                while position < length {
+                    let entry = classes[Int(base[position])]
                     if entry != 0 {
-                        if position > runStart { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<position])) }
-                        bytes.append(contentsOf: table.replacements[Int(entry)])
+                        if position > runStart { append(base + runStart, position - runStart) }
+                        table.replacements[Int(entry)].withUnsafeBufferPointer { append($0.baseAddress!, $0.count) }
                         runStart = position + 1
                     }
                     position += 1
                 }
-                if runStart < count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
+                if runStart < length { append(base + runStart, length - runStart) }
             }
         }
         flushIfFull()
@@ -97,18 +157,18 @@ public struct OutputBuffer: Sendable {
 
     /// A JSON string literal (quotes included).
     public mutating func writeJSONString(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
         writeEscaped(text, table: .json)
-        bytes.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
     }
 
     /// A DOT double-quoted string (quotes included). `"` and `\` are escaped so neither can
     /// end the string or start an escape sequence such as `\N`; control characters, which
     /// Graphviz rejects or misdraws, become spaces (newlines become the `\n` line break).
     public mutating func writeDOTString(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
         writeEscaped(text, table: .dot)
-        bytes.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
     }
 
     /// The inside of a DOT string, for labels assembled from several parts.
@@ -121,9 +181,9 @@ public struct OutputBuffer: Sendable {
     /// Mermaid label text inside double quotes: quotes and the characters Mermaid treats
     /// specially become its `#name;` entity codes.
     public mutating func writeMermaidLabel(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
         writeEscaped(text, table: .mermaid)
-        bytes.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
     }
 }
 
