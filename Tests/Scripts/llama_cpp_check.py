@@ -8,6 +8,10 @@ usage:
       runs the GGUF in llama.cpp and a NumPy float64 forward pass of the Hugging Face
       checkpoint (rotate-half rope, grouped-query attention, SwiGLU, RMS norm) on the same
       tokens; prints how far the logits are apart
+  llama_cpp_check.py run GGUF TOKEN...
+      loads the GGUF in llama.cpp and evaluates the tokens; prints the architecture llama.cpp
+      read, the vocabulary size and whether every logit is finite (for architectures without
+      a NumPy reference here)
   llama_cpp_check.py tokenize GGUF TOKENIZER_MODEL TEXT
       llama.cpp's tokenization of TEXT with the GGUF's vocabulary, and sentencepiece's with
       TOKENIZER_MODEL (none when it is "-")
@@ -112,6 +116,21 @@ def logits(path, directory, tokens):
     }))
 
 
+def run(path, tokens):
+    tokens = [int(t) for t in tokens]
+    llm = llama_cpp.Llama(model_path=path, n_ctx=64, n_batch=64, logits_all=True, verbose=False, n_threads=2,
+                          type_k=0, type_v=0)
+    llm.eval(tokens)
+    scores = np.array(llm.scores[: len(tokens)], dtype=np.float64)
+    print(json.dumps({
+        "architecture": llm.metadata.get("general.architecture"),
+        "n_vocab": int(llm.n_vocab()),
+        "finite": bool(np.isfinite(scores).all()),
+        "max_abs": float(np.max(np.abs(scores))),
+        "argmax": [int(a) for a in scores.argmax(axis=-1)],
+    }))
+
+
 def tokenize(path, model, text):
     llm = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
     reference = []
@@ -135,6 +154,8 @@ def main(argv):
         quantize(*argv[1:])
     elif command == "logits":
         logits(argv[1], argv[2], argv[3:])
+    elif command == "run":
+        run(argv[1], argv[2:])
     elif command == "tokenize":
         tokenize(argv[1], argv[2], argv[3])
     else:
