@@ -149,5 +149,36 @@ struct ArchitectureConversionTests {
 }
 
 extension TinyArchitecture: CustomTestStringConvertible {
-    var testDescription: String { ArchitectureConversionTests.name(self) }
+    var testDescription: String { ArchitectureConversionTests.name(self) + (layers >= 32 ? "-\(layers)" : "") }
+}
+
+extension ArchitectureConversionTests {
+    /// Baichuan gets rope only as a 32-layer model and ALiBi only as a 40-layer one (llama.cpp
+    /// infers 7B/13B from the layer count; any other depth runs without positions), so those are
+    /// the sizes its forward pass is checked at.
+    static let referenceModels: [TinyArchitecture] = models.filter { $0.architecture != .baichuan }.map { m in
+        var m = m
+        m.hidden = 128
+        m.feedForward = 256
+        if m.architecture == .gptNeoX { m.feedForward = 512 }
+        return m
+    } + [
+        TinyArchitecture(architecture: .baichuan, hidden: 64, layers: 32, feedForward: 128, vocab: 400),
+        TinyArchitecture(architecture: .baichuan, hidden: 64, layers: 40, feedForward: 128, vocab: 400),
+    ]
+
+    @Test("llama.cpp computes the logits of a NumPy forward pass of the Hugging Face weights",
+          .enabled(if: Conversion.llamaCppAvailable), arguments: referenceModels)
+    func forwardPass(model: TinyArchitecture) throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let checkpoint = try model.write(to: dir.appendingPathComponent(Self.name(model)))
+        let (url, _) = try Conversion.run(checkpoint, .f32)
+        let result = try TestSupport.runPythonJSON("arch_reference.py", [url.path, checkpoint.path] + Self.tokens.map(String.init))
+        let diff = result["max_abs_diff"] as! Double, scale = result["max_abs_ref"] as! Double
+        // float32 rounding only; a wrong tensor map, head order or rope layout is off by the
+        // logits' own size.
+        #expect(diff < 2e-3 * max(1, scale), "max |Δlogit| \(diff) of \(scale)")
+        #expect(result["argmax_llama"] as? [Int] == result["argmax_reference"] as? [Int])
+    }
 }

@@ -98,14 +98,16 @@ def reference_logits(directory, tokens):
     return x @ head.T
 
 
-def logits(path, directory, tokens):
+def logits(path, directory, tokens, reference=None):
+    """llama.cpp's logits for `tokens` against `reference(directory, tokens)` (the Llama forward
+    pass by default; arch_reference.py passes the other architectures')."""
     tokens = [int(t) for t in tokens]
     # An F32 KV cache, so that the only rounding is in the weights and the arithmetic.
     llm = llama_cpp.Llama(model_path=path, n_ctx=64, n_batch=64, logits_all=True, verbose=False, n_threads=2,
                           type_k=0, type_v=0)
     llm.eval(tokens)
     ours = np.array(llm.scores[: len(tokens)], dtype=np.float64)
-    ref = reference_logits(directory, tokens)
+    ref = (reference or reference_logits)(directory, tokens)
     print(json.dumps({
         "n_vocab": int(llm.n_vocab()),
         "max_abs_diff": float(np.max(np.abs(ours - ref))),
