@@ -182,3 +182,61 @@ extension ArchitectureConversionTests {
         #expect(result["argmax_llama"] as? [Int] == result["argmax_reference"] as? [Int])
     }
 }
+
+extension ArchitectureConversionTests {
+    @Test("BLOOM tensors saved without the transformer. prefix (BloomModel, bigscience/bloom-560m) convert to the same bytes")
+    func bloomWithoutPrefix() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = TinyArchitecture(architecture: .bloom, hidden: 128)
+        let prefixed = try model.write(to: dir.appendingPathComponent("prefixed"))
+        let bare = try model.write(to: dir.appendingPathComponent("bare"))
+        var writer = SafetensorsWriter()
+        for (name, shape, values) in model.tensors() {
+            writer.add(String(name.dropFirst(name.hasPrefix("transformer.") ? "transformer.".count : 0)), dtype: model.dtype,
+                       shape: shape, values: values)
+        }
+        try writer.write(to: bare.appendingPathComponent("model.safetensors"))
+        let lineage = LineageMetadata(name: "tiny bloom")
+        let (a, _) = try Conversion.run(prefixed, .q8_0, lineage: lineage)
+        let (b, _) = try Conversion.run(bare, .q8_0, lineage: lineage)
+        #expect(try Data(contentsOf: a) == Data(contentsOf: b))
+    }
+
+    @Test("configs llama.cpp cannot run, and weights that disagree with config.json, are refused naming the field or tensor")
+    func refusals() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func expect(_ model: TinyArchitecture, config: [String: Any] = [:], _ fragments: [String],
+                    sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let checkpoint = try model.write(to: dir.appendingPathComponent(UUID().uuidString))
+            if !config.isEmpty {
+                var c = model.config
+                for (k, v) in config { c[k] = v }
+                try JSONSerialization.data(withJSONObject: c).write(to: checkpoint.appendingPathComponent("config.json"))
+            }
+            try BadInputTests.expectFailure(checkpoint, mentions: fragments, sourceLocation: sourceLocation)
+        }
+        try expect(TinyArchitecture(architecture: .falcon, hidden: 64), config: ["alibi": true],
+                   ["config.json", "field 'alibi'", "Falcon with ALiBi positions (Falcon-RW) is not supported"])
+        try expect(TinyArchitecture(architecture: .phi2, hidden: 64), config: ["intermediate_size": 100],
+                   ["field 'intermediate_size'", "intermediate_size 100 is not 4 x hidden_size (256)"])
+        try expect(TinyArchitecture(architecture: .stableLM, hidden: 64, kvHeads: 2), config: ["qk_layernorm": true],
+                   ["field 'qk_layernorm'", "not converted yet"])
+        try expect(TinyArchitecture(architecture: .mpt, hidden: 64), config: ["attn_config": ["alibi_bias_max": 8]],
+                   ["field 'attn_config.alibi'", "required field is missing"])
+        try expect(TinyArchitecture(architecture: .gptNeoX, hidden: 64, feedForward: 256), config: ["rotary_pct": NSNull()],
+                   ["field 'rotary_pct'", "config.json gives no rotary fraction"])
+        // Falcon 7B-style weights under a 40B-style config.
+        try expect(TinyArchitecture(architecture: .falcon, hidden: 64), config: ["new_decoder_architecture": true, "num_kv_heads": 1],
+                   ["tensor 'transformer.h.0.input_layernorm.weight'", "no Falcon GGUF tensor corresponds",
+                    "one input_layernorm per block is the 7B layout, but config.json says new_decoder_architecture"])
+        try expect(TinyArchitecture(architecture: .falcon, hidden: 64), config: ["num_kv_heads": 2],
+                   ["tensor 'transformer.h.0.self_attention.query_key_value.weight'", "shape [96, 64] disagrees with",
+                    "which needs [128, 64]", "4 heads, 2 key/value heads of 16"])
+        try expect(TinyArchitecture(architecture: .bloom, hidden: 64), config: ["n_layer": 1],
+                   ["tensor 'transformer.h.1.", "config.json says n_layer is 1"])
+        try expect(TinyArchitecture(architecture: .baichuan, hidden: 64, vocab: 400), config: ["num_key_value_heads": 2],
+                   ["field 'num_key_value_heads'", "cannot be split from it"])
+    }
+}

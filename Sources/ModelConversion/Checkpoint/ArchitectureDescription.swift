@@ -57,6 +57,8 @@ struct ArchitectureDescription {
     let tensors: [String: TensorRule]
     /// Maps a checkpoint name to the one the rules use (BLOOM drops "transformer.").
     var normalize: (String) -> String = { $0 }
+    /// A more specific hint for a tensor the rules do not know (Falcon's two block styles).
+    var unexpectedTensorHint: (String) -> String? = { _ in nil }
     /// Checkpoint tensors convert_hf_to_gguf.py drops.
     var ignored: (String) -> Bool = { _ in false }
     let tokenizer: TokenizerSource

@@ -145,6 +145,15 @@ extension ArchitectureDescription {
             layerCountKey: "num_hidden_layers",
             shapeSummary: "vocab_size \(vocab), hidden_size \(e), \(heads) heads, \(kvHeads) key/value heads of \(hd)")
         d.quantizationRules = .falcon
+        d.unexpectedTensorHint = { name in
+            if name.hasSuffix(".input_layernorm.weight") || name.hasSuffix(".input_layernorm.bias") {
+                return "one input_layernorm per block is the 7B layout, but config.json says new_decoder_architecture (ln_attn and ln_mlp)"
+            }
+            if name.contains(".ln_attn.") || name.contains(".ln_mlp.") {
+                return "ln_attn and ln_mlp are the 40B/180B layout, but config.json does not say new_decoder_architecture"
+            }
+            return nil
+        }
         return d
     }
 

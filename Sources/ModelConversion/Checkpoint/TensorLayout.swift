@@ -42,6 +42,8 @@ enum TensorLayout {
                 if key.hasPrefix(d.layerPrefix),
                    let n = Int(key.dropFirst(d.layerPrefix.count).prefix { $0.isNumber }), n >= d.hyperparameters.blockCount {
                     hint = "config.json says \(d.layerCountKey) is \(d.hyperparameters.blockCount); the weights and the config disagree"
+                } else if let specific = d.unexpectedTensorHint(key) {
+                    hint = specific
                 }
                 throw ConversionError(.unexpectedTensor, file: file.url.path, subject: "tensor '\(name)'",
                                       message: "no \(d.displayName) GGUF tensor corresponds to this tensor", hint: hint)
