@@ -70,9 +70,6 @@ struct ArchitectureDescription {
     var quantizationRules: QuantizationRules = .standard
     /// Tensors computed from config.json alone (Llama 3.1's rope factors).
     var computedTensors: [LayoutTensor] = []
-    /// Keys the model class writes that the special-token handling must not write again
-    /// (Phi's add_bos_token).
-    var overriddenTokenizerFlags: [String] = []
     /// Prefix of the per-layer tensors and the config key of their count, for the hint when
     /// the weights have more layers than config.json says.
     let layerPrefix: String

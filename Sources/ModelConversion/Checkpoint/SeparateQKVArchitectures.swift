@@ -132,7 +132,6 @@ extension ArchitectureDescription {
             shapeSummary: "vocab_size \(vocab), hidden_size \(e), \(heads) heads")
         // Phi's CodeGen-derived vocabulary hashes as "phi-2".
         d.byteLevelPreTokenizer = "phi-2"
-        d.overriddenTokenizerFlags = ["tokenizer.ggml.add_bos_token"]
         return d
     }
 

@@ -107,7 +107,12 @@ public enum ModelConverter {
         ]
         kv += lineage.keyValues
         kv += description.keys
-        kv += vocabulary.keyValues.filter { !description.overriddenTokenizerFlags.contains($0.key) }
+        // gguf-py's GGUFWriter.add_key_value overwrites a key written twice and keeps its first
+        // position: Phi's add_bos_token (false, from set_gguf_parameters) takes SpecialVocab's
+        // value when the tokenizer states one.
+        for entry in vocabulary.keyValues {
+            if let i = kv.firstIndex(where: { $0.key == entry.key }) { kv[i].value = entry.value } else { kv.append(entry) }
+        }
         // llama-quantize removes and re-appends these two, so they come last in its files; ours
         // put them last too so the key order matches.
         kv.append(("general.quantization_version", .uint32(2)))
