@@ -245,3 +245,39 @@ extension ArchitectureConversionTests {
                    ["field 'num_key_value_heads'", "cannot be split from it"])
     }
 }
+
+extension ArchitectureConversionTests {
+    @Test("pre-tokenizer names from tokenizer.json definitions, the plain byte-level one named per family")
+    func preTokenizerNames() throws {
+        func name(_ definition: [String: Any], byteLevel: String = "gpt-2") throws -> String {
+            try BPEVocabularyLoader.preTokenizerName(JSONObject(file: "tokenizer.json", fields: ["pre_tokenizer": definition]),
+                                                     byteLevelName: byteLevel)
+        }
+        func split(_ pattern: String) -> [String: Any] {
+            ["type": "Sequence", "pretokenizers": [
+                ["type": "Split", "pattern": ["Regex": pattern], "behavior": "Isolated", "invert": false],
+                ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false],
+            ]]
+        }
+        #expect(try name(TinyArchitecture.bloomPreTokenizer) == "bloom")
+        #expect(try name(TinyArchitecture.falconPreTokenizer) == "falcon")
+        #expect(try name(split(BPEVocabularyLoader.stableLM2Pattern)) == "stablelm2")
+        #expect(try name(split(BPEVocabularyLoader.llama3Pattern)) == "llama-bpe")
+        #expect(try name(TinyArchitecture.byteLevel) == "gpt-2")
+        #expect(try name(TinyArchitecture.byteLevel, byteLevel: "olmo") == "olmo")
+        // Falcon's sequence with individual digits is a different splitter.
+        var digits = TinyArchitecture.falconPreTokenizer
+        var steps = digits["pretokenizers"] as! [[String: Any]]
+        steps[2]["individual_digits"] = true
+        digits["pretokenizers"] = steps
+        #expect(throws: ConversionError.self) { try name(digits) }
+        // For each family, the name convert_hf_to_gguf.py's hash table gives its canonical vocabulary.
+        let byteLevelNames = try [ModelArchitecture.llama, .gptNeoX, .stableLM, .phi2, .mpt].map { arch -> String in
+            var m = TinyArchitecture(architecture: arch == .llama ? .gptNeoX : arch)
+            m.hidden = 64
+            let config = JSONObject(file: "config.json", fields: arch == .llama ? TinyLlama().config : m.config)
+            return try arch.describe(config: config).byteLevelPreTokenizer
+        }
+        #expect(byteLevelNames == ["gpt-2", "olmo", "olmo", "phi-2", "olmo"])
+    }
+}

@@ -79,7 +79,7 @@ struct TensorTypeSelector {
         return 1
     }
 
-    /// tensor_allows_quantization, for the names a Llama model has.
+    /// tensor_allows_quantization, for the tensor names of the architectures lineage converts.
     static func allowsQuantization(name: String, dimensions ne: [UInt64]) -> Bool {
         guard dimensionCount(ne) >= 2 else { return false }
         guard name.hasSuffix("weight"), !name.contains("_norm.weight") else { return false }
