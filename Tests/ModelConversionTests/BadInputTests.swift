@@ -100,11 +100,14 @@ struct BadInputTests {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         var model = Self.small
-        model.extraConfig = ["architectures": ["BloomForCausalLM"], "model_type": "bloom"]
+        model.extraConfig = ["architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2"]
         let checkpoint = try model.write(to: dir.appendingPathComponent("m"))
         try Self.expectFailure(checkpoint, mentions: [
-            "config.json", "field 'architectures'", "architecture 'BloomForCausalLM' is not supported",
+            "config.json", "field 'architectures'", "architecture 'Qwen2ForCausalLM' is not supported",
             "LlamaForCausalLM (LLaMA, Llama 2, Llama 3, Alpaca, Vicuna, OpenLLaMA, TinyLlama, Taiwan Llama, Linly, TAIDE)",
+            "BloomForCausalLM (BLOOM, BLOOMZ, FFM)", "FalconForCausalLM (Falcon 7B/40B/180B)", "GPTNeoXForCausalLM (GPT-NeoX, Pythia)",
+            "StableLmForCausalLM (StableLM, StableLM 2)", "PhiForCausalLM (Phi-1, Phi-1.5, Phi-2)", "MPTForCausalLM (MPT)",
+            "BaichuanForCausalLM (Baichuan, Baichuan 2)",
         ])
     }
 

@@ -8,6 +8,10 @@ usage:
       runs the GGUF in llama.cpp and a NumPy float64 forward pass of the Hugging Face
       checkpoint (rotate-half rope, grouped-query attention, SwiGLU, RMS norm) on the same
       tokens; prints how far the logits are apart
+  llama_cpp_check.py run GGUF TOKEN...
+      loads the GGUF in llama.cpp and evaluates the tokens; prints the architecture llama.cpp
+      read, the vocabulary size and whether every logit is finite (for architectures without
+      a NumPy reference here)
   llama_cpp_check.py tokenize GGUF TOKENIZER_MODEL TEXT
       llama.cpp's tokenization of TEXT with the GGUF's vocabulary, and sentencepiece's with
       TOKENIZER_MODEL (none when it is "-")
@@ -94,14 +98,16 @@ def reference_logits(directory, tokens):
     return x @ head.T
 
 
-def logits(path, directory, tokens):
+def logits(path, directory, tokens, reference=None):
+    """llama.cpp's logits for `tokens` against `reference(directory, tokens)` (the Llama forward
+    pass by default; arch_reference.py passes the other architectures')."""
     tokens = [int(t) for t in tokens]
     # An F32 KV cache, so that the only rounding is in the weights and the arithmetic.
     llm = llama_cpp.Llama(model_path=path, n_ctx=64, n_batch=64, logits_all=True, verbose=False, n_threads=2,
                           type_k=0, type_v=0)
     llm.eval(tokens)
     ours = np.array(llm.scores[: len(tokens)], dtype=np.float64)
-    ref = reference_logits(directory, tokens)
+    ref = (reference or reference_logits)(directory, tokens)
     print(json.dumps({
         "n_vocab": int(llm.n_vocab()),
         "max_abs_diff": float(np.max(np.abs(ours - ref))),
@@ -109,6 +115,21 @@ def logits(path, directory, tokens):
         "argmax_llama": [int(a) for a in ours.argmax(axis=-1)],
         "argmax_reference": [int(a) for a in ref.argmax(axis=-1)],
         "finite": bool(np.isfinite(ours).all()),
+    }))
+
+
+def run(path, tokens):
+    tokens = [int(t) for t in tokens]
+    llm = llama_cpp.Llama(model_path=path, n_ctx=64, n_batch=64, logits_all=True, verbose=False, n_threads=2,
+                          type_k=0, type_v=0)
+    llm.eval(tokens)
+    scores = np.array(llm.scores[: len(tokens)], dtype=np.float64)
+    print(json.dumps({
+        "architecture": llm.metadata.get("general.architecture"),
+        "n_vocab": int(llm.n_vocab()),
+        "finite": bool(np.isfinite(scores).all()),
+        "max_abs": float(np.max(np.abs(scores))),
+        "argmax": [int(a) for a in scores.argmax(axis=-1)],
     }))
 
 
@@ -135,6 +156,8 @@ def main(argv):
         quantize(*argv[1:])
     elif command == "logits":
         logits(argv[1], argv[2], argv[3:])
+    elif command == "run":
+        run(argv[1], argv[2:])
     elif command == "tokenize":
         tokenize(argv[1], argv[2], argv[3])
     else:

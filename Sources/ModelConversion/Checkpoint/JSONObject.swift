@@ -134,3 +134,44 @@ struct JSONObject: @unchecked Sendable {
         }
     }
 }
+
+/// find_hparam: convert_hf_to_gguf.py looks each hyperparameter up under several names, the
+/// first one present winning; these do the same with errors that list every name tried.
+extension JSONObject {
+    /// The first of `keys` present, as (key, value).
+    func firstInteger(_ keys: [String]) throws -> (key: String, value: Int)? {
+        for key in keys { if let v = try integer(key) { return (key, v) } }
+        return nil
+    }
+
+    func firstNumber(_ keys: [String]) throws -> (key: String, value: Double)? {
+        for key in keys { if let v = try number(key) { return (key, v) } }
+        return nil
+    }
+
+    /// A count llama.cpp stores as UINT32: present under one of `keys`, positive, 32-bit.
+    func count(_ keys: [String], what: String) throws -> Int {
+        guard let (key, value) = try firstInteger(keys) else {
+            throw ConversionError(
+                .missingField, file: file, subject: "field '\(keys[0])'",
+                message: "config.json gives no \(what) (looked for \(keys.joined(separator: ", ")))",
+                hint: "the checkpoint's config.json is incomplete; download it again")
+        }
+        guard value > 0, value <= Int(UInt32.max) else {
+            throw invalid(key, "\(what) must be a positive 32-bit count, found \(value)")
+        }
+        return value
+    }
+
+    /// A positive finite number under one of `keys` (epsilons, fractions).
+    func positiveNumber(_ keys: [String], what: String, hint: String? = nil) throws -> Double {
+        guard let (key, value) = try firstNumber(keys) else {
+            throw ConversionError(
+                .missingField, file: file, subject: "field '\(keys[0])'",
+                message: "config.json gives no \(what) (looked for \(keys.joined(separator: ", ")))",
+                hint: hint ?? "the checkpoint's config.json is incomplete; download it again")
+        }
+        guard value > 0, value.isFinite else { throw invalid(key, "\(what) must be positive, found \(value)") }
+        return value
+    }
+}

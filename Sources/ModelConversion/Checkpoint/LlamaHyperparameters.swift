@@ -34,22 +34,8 @@ public struct LlamaHyperparameters: Sendable, Equatable {
     }
 
     static func read(from config: JSONObject) throws -> LlamaHyperparameters {
-        func first(_ keys: [String]) throws -> (String, Int)? {
-            for key in keys { if let v = try config.integer(key) { return (key, v) } }
-            return nil
-        }
-        func require(_ keys: [String], what: String) throws -> Int {
-            guard let (key, value) = try first(keys) else {
-                throw ConversionError(
-                    .missingField, file: config.file, subject: "field '\(keys[0])'",
-                    message: "config.json gives no \(what) (looked for \(keys.joined(separator: ", ")))",
-                    hint: "the checkpoint's config.json is incomplete; download it again")
-            }
-            guard value > 0, value <= Int(UInt32.max) else {
-                throw config.invalid(key, "\(what) must be a positive 32-bit count, found \(value)")
-            }
-            return value
-        }
+        func require(_ keys: [String], what: String) throws -> Int { try config.count(keys, what: what) }
+        func first(_ keys: [String]) throws -> (String, Int)? { try config.firstInteger(keys) }
         let blocks = try require(["num_hidden_layers", "n_layers", "n_layer", "num_layers"], what: "layer count")
         let context = try require(
             ["max_position_embeddings", "n_ctx", "n_positions", "max_length", "max_sequence_length", "model_max_length"],

@@ -25,6 +25,8 @@ public struct PlannedTensor: Sendable {
 public struct ConversionPlan: Sendable {
     public let directory: URL
     public let architecture: ModelArchitecture
+    /// The transformer's shape. For architectures other than Llama only the counts and sizes
+    /// are meaningful (the epsilon is the LayerNorm one; rope fields are unset).
     public let hyperparameters: LlamaHyperparameters
     public let vocabulary: TokenizerVocabulary
     public let preset: QuantizationPreset
@@ -48,24 +50,17 @@ public enum ModelConverter {
                                   hint: "point at a Hugging Face checkpoint directory (config.json, tokenizer, *.safetensors)")
         }
         let architecture = try ModelArchitecture.resolve(config: config)
-        let h = try LlamaHyperparameters.read(from: config)
+        let description = try architecture.describe(config: config)
+        let h = description.hyperparameters
         try refusePickles(in: directory)
         let checkpoint = try SafetensorsCheckpoint.open(directory: directory)
-
-        // The token list must have exactly one entry per embedding row.
-        if let (file, embedding) = checkpoint.locate("model.embed_tokens.weight"), embedding.shape.count == 2,
-           embedding.shape[0] != h.vocabSize {
-            throw ConversionError(
-                .vocabularyMismatch, file: file.url.path, subject: "tensor 'model.embed_tokens.weight'",
-                message: "the embedding has \(embedding.shape[0]) rows but config.json's vocab_size is \(h.vocabSize)",
-                hint: "llama.cpp needs one token per embedding row; fix vocab_size in config.json or use the matching weights")
-        }
-        let layout = try LlamaTensorLayout.layout(checkpoint: checkpoint, hyperparameters: h, configFile: configURL.path)
-        let vocabulary = try loadVocabulary(directory: directory, hyperparameters: h, options: options)
+        let layout = try TensorLayout.layout(checkpoint: checkpoint, description: description, configFile: configURL.path)
+        let vocabulary = try loadVocabulary(directory: directory, description: description, options: options)
 
         var selector = TensorTypeSelector(
             preset: options.preset, tensorNames: layout.map(\.name), layerCount: h.blockCount,
-            headCount: h.headCount, headCountKV: h.headCountKV, allowF16Fallback: options.allowF16Fallback)
+            headCount: h.headCount, headCountKV: h.headCountKV, rules: description.quantizationRules,
+            allowF16Fallback: options.allowF16Fallback)
         var tensors: [PlannedTensor] = []
         for tensor in layout {
             let type: GGMLType
@@ -91,7 +86,9 @@ public enum ModelConverter {
             switch tensor.source {
             case .checkpoint(let name, _):
                 sourceName = name
-                inputBytes = checkpoint.locate(name)?.tensor.byteCount ?? 0
+                // A part of a split tensor (Baichuan's W_pack) reads its share of the bytes.
+                let info = checkpoint.locate(name)?.tensor
+                inputBytes = info.map { $0.byteCount / max(1, $0.elementCount) * tensor.dimensions.reduce(1) { $0 * Int($1) } } ?? 0
             case .values(let values):
                 inputBytes = values.count * 4
             }
@@ -109,8 +106,13 @@ public enum ModelConverter {
             ("general.type", .string("model")),
         ]
         kv += lineage.keyValues
-        kv += hyperparameterKeys(h, arch: architecture.ggufName)
-        kv += vocabulary.keyValues
+        kv += description.keys
+        // gguf-py's GGUFWriter.add_key_value overwrites a key written twice and keeps its first
+        // position: Phi's add_bos_token (false, from set_gguf_parameters) takes SpecialVocab's
+        // value when the tokenizer states one.
+        for entry in vocabulary.keyValues {
+            if let i = kv.firstIndex(where: { $0.key == entry.key }) { kv[i].value = entry.value } else { kv.append(entry) }
+        }
         // llama-quantize removes and re-appends these two, so they come last in its files; ours
         // put them last too so the key order matches.
         kv.append(("general.quantization_version", .uint32(2)))
@@ -135,50 +137,29 @@ public enum ModelConverter {
         }
     }
 
-    /// LlamaModel.set_vocab: SentencePiece from tokenizer.model, else BPE from tokenizer.json.
-    static func loadVocabulary(directory: URL, hyperparameters h: LlamaHyperparameters, options: ConversionOptions) throws -> TokenizerVocabulary {
+    /// The model class's set_vocab: SentencePiece from tokenizer.model (LlamaModel prefers it when
+    /// present), BPE from tokenizer.json.
+    static func loadVocabulary(directory: URL, description d: ArchitectureDescription, options: ConversionOptions) throws -> TokenizerVocabulary {
         var vocabulary: TokenizerVocabulary
-        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("tokenizer.model").path) {
-            vocabulary = try SentencePieceVocabularyLoader.load(
-                directory: directory, vocabularySize: h.vocabSize, configFile: directory.appendingPathComponent("config.json").path)
-        } else {
-            vocabulary = try BPEVocabularyLoader.load(directory: directory, vocabularySize: h.vocabSize, preTokenizer: options.tokenizerPre)
+        let hasSentencePiece = FileManager.default.fileExists(atPath: directory.appendingPathComponent("tokenizer.model").path)
+        let config = directory.appendingPathComponent("config.json").path
+        switch d.tokenizer {
+        case .sentencePiece, .sentencePieceOrBPE where hasSentencePiece:
+            if !hasSentencePiece {
+                throw ConversionError(.missingFile, file: directory.path,
+                                      message: "a \(d.displayName) checkpoint needs its SentencePiece tokenizer.model, and there is none",
+                                      hint: "download tokenizer.model with the weights")
+            }
+            vocabulary = try SentencePieceVocabularyLoader.load(directory: directory, vocabularySize: d.hyperparameters.vocabSize, configFile: config)
+        default:
+            vocabulary = try BPEVocabularyLoader.load(
+                directory: directory, vocabularySize: d.hyperparameters.vocabSize, preTokenizer: options.tokenizerPre,
+                byteLevelName: d.byteLevelPreTokenizer)
         }
-        if let config = try JSONObject.load(directory.appendingPathComponent("tokenizer_config.json")) {
+        // LlamaModel.set_vocab alone copies add_prefix_space.
+        if d.architecture == .llama, let config = try JSONObject.load(directory.appendingPathComponent("tokenizer_config.json")) {
             vocabulary.addSpacePrefix = try config.boolean("add_prefix_space")
         }
         return vocabulary
-    }
-
-    /// TextModel.set_gguf_parameters followed by LlamaModel's additions, in their order.
-    static func hyperparameterKeys(_ h: LlamaHyperparameters, arch: String) -> [(key: String, value: GGUFValue)] {
-        var kv: [(key: String, value: GGUFValue)] = [
-            ("\(arch).block_count", .uint32(UInt32(h.blockCount))),
-            ("\(arch).context_length", .uint32(UInt32(h.contextLength))),
-            ("\(arch).embedding_length", .uint32(UInt32(h.embeddingLength))),
-            ("\(arch).feed_forward_length", .uint32(UInt32(h.feedForwardLength))),
-            ("\(arch).attention.head_count", .uint32(UInt32(h.headCount))),
-            ("\(arch).attention.head_count_kv", .uint32(UInt32(h.headCountKV))),
-        ]
-        switch h.ropeScaling {
-        case .none, .llama3:
-            break
-        case .linear(let factor):
-            kv.append(("\(arch).rope.scaling.type", .string("linear")))
-            kv.append(("\(arch).rope.scaling.factor", .float32(Float(factor))))
-        case .yarn(let factor, let original):
-            kv.append(("\(arch).rope.scaling.type", .string("yarn")))
-            kv.append(("\(arch).rope.scaling.factor", .float32(Float(factor))))
-            kv.append(("\(arch).rope.scaling.original_context_length", .uint32(UInt32(original))))
-        }
-        if let base = h.ropeFreqBase { kv.append(("\(arch).rope.freq_base", .float32(Float(base)))) }
-        kv.append(("\(arch).attention.layer_norm_rms_epsilon", .float32(Float(h.rmsNormEpsilon))))
-        if h.headDimensionIsExplicit {
-            kv.append(("\(arch).attention.key_length", .uint32(UInt32(h.headDimension))))
-            kv.append(("\(arch).attention.value_length", .uint32(UInt32(h.headDimension))))
-        }
-        kv.append(("\(arch).vocab_size", .uint32(UInt32(h.vocabSize))))
-        kv.append(("\(arch).rope.dimension_count", .uint32(UInt32(h.headDimension))))
-        return kv
     }
 }

@@ -62,8 +62,8 @@ extension ConversionPlan {
             guard let (file, info) = checkpoint.locate(name) else {
                 throw ConversionError(.missingTensor, subject: "tensor '\(name)'", message: "the checkpoint no longer has this tensor")
             }
-            if rowCount == 1, case .rotaryInterleaved = order {
-                // A 1-D query/key bias: the permutation moves elements, not rows.
+            if rowCount == 1, order != .identity {
+                // A 1-D bias of a permuted or regrouped projection: the order moves elements, not rows.
                 var values = [Float](repeating: 0, count: rowLength)
                 try values.withUnsafeMutableBufferPointer { try file.readRow(0, of: info, into: $0) }
                 let permuted = (0..<rowLength).map { values[order.sourceRow($0)] }
@@ -73,7 +73,8 @@ extension ConversionPlan {
                 advanced(tensor.inputBytes)
                 return
             }
-            let inputRowBytes = info.byteCount / max(1, rowCount)
+            // Per source row: a part of a split tensor (Baichuan's W_pack) has fewer rows than its source.
+            let inputRowBytes = info.byteCount / max(1, info.rowCount)
             let rowsPerBatch = max(1, min(rowCount, pipeline.batchBytes / max(1, rowBytes)))
             var first = 0
             while first < rowCount {
@@ -93,9 +94,9 @@ extension ConversionPlan {
                 try pipeline.submit(buffer)
                 if order == .identity { file.releasePages(of: info, rows: first..<(first + count)) }
                 first += count
-                advanced(min(info.byteCount, first * inputRowBytes))
+                advanced(min(tensor.inputBytes, first * inputRowBytes))
             }
-            if order != .identity { file.releasePages(of: info, rows: 0..<rowCount) }
+            if order != .identity { file.releasePages(of: info, rows: 0..<info.rowCount) }
         }
     }
 }

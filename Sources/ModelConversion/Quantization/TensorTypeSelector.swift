@@ -7,8 +7,9 @@ import GGUF
 ///
 /// The choice depends on counters that advance as tensors are visited (the n-th `attn_v`,
 /// the n-th `ffn_down`), so tensors must be asked for in file order, which is llama.cpp's
-/// weight order (see `LlamaTensorOrder`). Only the Llama branches are reproduced: the rules
-/// for Falcon, mixtures of experts and the IQ/TQ types cannot apply to what lineage writes.
+/// weight order (see `LlamaTensorOrder`). The branches for lineage's presets and dense
+/// architectures are reproduced, Falcon's exceptions included; those for mixtures of experts
+/// and the IQ/TQ types cannot apply to what lineage writes.
 struct TensorTypeSelector {
     /// ggml's tensor categories as llama-quant.cpp's tensor_get_category names them.
     enum Category {
@@ -38,6 +39,8 @@ struct TensorTypeSelector {
     }
 
     let preset: QuantizationPreset
+    /// Which architecture's exceptions apply.
+    let rules: ArchitectureDescription.QuantizationRules
     let layerCount: Int
     /// llama_hparams::n_gqa(): attention heads per key/value head.
     let groupedQueryFactor: Int
@@ -57,12 +60,14 @@ struct TensorTypeSelector {
     private(set) var fallbacks: [(name: String, rowLength: UInt64, from: GGMLType, to: GGMLType)] = []
 
     init(preset: QuantizationPreset, tensorNames: [String], layerCount: Int, headCount: Int, headCountKV: Int,
-         allowF16Fallback: Bool = false) {
+         rules: ArchitectureDescription.QuantizationRules = .llama, allowF16Fallback: Bool = false) {
         self.preset = preset
+        self.rules = rules
         self.allowF16Fallback = allowF16Fallback
         self.layerCount = layerCount
         self.groupedQueryFactor = headCount / headCountKV
-        self.is70B = layerCount == 80 && headCount != headCountKV
+        // llama_model_quantize infers LLM_TYPE_70B for LLM_ARCH_LLAMA only.
+        self.is70B = rules == .llama && layerCount == 80 && headCount != headCountKV
         let categories = tensorNames.map(Category.init(name:))
         self.hasTiedEmbeddings = !categories.contains(.output)
         self.attentionVCount = categories.filter(\.isAttentionV).count
@@ -74,7 +79,7 @@ struct TensorTypeSelector {
         return 1
     }
 
-    /// tensor_allows_quantization, for the names a Llama model has.
+    /// tensor_allows_quantization, for the tensor names of the architectures lineage converts.
     static func allowsQuantization(name: String, dimensions ne: [UInt64]) -> Bool {
         guard dimensionCount(ne) >= 2 else { return false }
         guard name.hasSuffix("weight"), !name.contains("_norm.weight") else { return false }
@@ -97,16 +102,16 @@ struct TensorTypeSelector {
         layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2
     }
 
-    /// llama_tensor_get_type_impl for the Llama architecture and lineage's presets.
+    /// llama_tensor_get_type_impl for lineage's presets.
     private mutating func chooseType(_ start: GGMLType, name: String, rowLength: UInt64, category: Category) -> GGMLType {
         var type = start
         switch category {
         case .output:
-            type = Self.outputType(type, rowLength: rowLength)
+            type = outputType(type, rowLength: rowLength)
         case .tokenEmbedding:
             // Tied: the embedding is the output projection too. Otherwise only the IQ/TQ
             // presets change it.
-            if hasTiedEmbeddings { type = Self.outputType(type, rowLength: rowLength) }
+            if hasTiedEmbeddings { type = outputType(type, rowLength: rowLength) }
         case .attentionV, .attentionQKV, .attentionKVB:
             switch preset {
             case .q2_K: type = groupedQueryFactor >= 4 ? .q4_K : .q3_K
@@ -120,20 +125,28 @@ struct TensorTypeSelector {
             attentionVIndex += 1
         case .ffnDown:
             let layer = ffnDownIndex, layers = layerCount
+            let falcon = rules == .falcon
             switch preset {
             case .q2_K: type = .q3_K
-            case .q3_K_M: type = layer < layers / 16 ? .q5_K : .q4_K
-            case .q3_K_L: type = .q5_K
-            case .q4_K_M, .q5_K_M: if useMoreBits(layer, layers) { type = .q6_K }
-            case .q4_K_S: if layer < layers / 8 { type = .q5_K }
+            case .q3_K_M: type = layer < layers / 16 ? .q5_K : (!falcon || useMoreBits(layer, layers)) ? .q4_K : .q3_K
+            case .q3_K_L: type = falcon ? .q4_K : .q5_K
+            case .q4_K_M:
+                if falcon {
+                    type = layer < layers / 16 ? .q6_K : useMoreBits(layer, layers) ? .q5_K : .q4_K
+                } else if useMoreBits(layer, layers) {
+                    type = .q6_K
+                }
+            case .q5_K_M: if useMoreBits(layer, layers) { type = .q6_K }
+            case .q4_K_S: if !falcon, layer < layers / 8 { type = .q5_K }
             default: break
             }
             ffnDownIndex += 1
         case .attentionOutput:
-            switch preset {
-            case .q2_K: type = .q3_K
-            case .q3_K_M: type = .q4_K
-            case .q3_K_L: type = .q5_K
+            switch (preset, rules == .falcon) {
+            case (.q2_K, false): type = .q3_K
+            case (.q3_K_M, false): type = .q4_K
+            case (.q3_K_L, false): type = .q5_K
+            case (.q3_K_L, true): type = .q4_K
             default: break
             }
         case .ffnGate:
@@ -147,9 +160,9 @@ struct TensorTypeSelector {
     }
 
     /// The output projection keeps precision: Q6_K, or Q8_0 when its rows are not whole blocks
-    /// of the preset's type (or the preset is Q8_0 already).
-    private static func outputType(_ type: GGMLType, rowLength: UInt64) -> GGMLType {
-        if rowLength % UInt64(type.blockSize) != 0 { return .q8_0 }
+    /// of the preset's type (or the preset is Q8_0 already, or the model is a Falcon).
+    private func outputType(_ type: GGMLType, rowLength: UInt64) -> GGMLType {
+        if rules == .falcon || rowLength % UInt64(type.blockSize) != 0 { return .q8_0 }
         return type == .q8_0 ? .q8_0 : .q6_K
     }
 

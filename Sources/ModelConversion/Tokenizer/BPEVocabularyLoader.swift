@@ -11,9 +11,21 @@ enum BPEVocabularyLoader {
     /// The Llama 3 split regex (tokenizer.json pre_tokenizer Split pattern); llama.cpp "llama-bpe".
     static let llama3Pattern = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
 
-    static let recognised = "Llama 3 (llama-bpe), GPT-2 (gpt-2)"
+    /// BLOOM's split (tokenizer.json Split pattern before a regex-less ByteLevel); llama.cpp "bloom".
+    static let bloomPattern = #" ?[^(\s|[.,!?…。，、।۔،])]+"#
+    /// StableLM 2's Arcade100k split; llama.cpp "stablelm2".
+    static let stableLM2Pattern = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    /// Falcon's digit-triple split (after Punctuation, ByteLevel and Digits); llama.cpp "falcon".
+    static let falconPattern = "[0-9][0-9][0-9]"
 
-    static func load(directory: URL, vocabularySize: Int, preTokenizer override: String?) throws -> TokenizerVocabulary {
+    static let recognised = "Llama 3 (llama-bpe), GPT-2 byte-level (gpt-2, or the family's name: olmo, phi-2), BLOOM (bloom), Falcon (falcon), StableLM 2 (stablelm2)"
+
+    /// `byteLevelName` is what a plain GPT-2 byte-level pre-tokenizer is called for this model
+    /// family (convert_hf_to_gguf.py names it by the vocabulary's hash, so the same definition
+    /// is "gpt-2" for GPT-2, "olmo" for GPT-NeoX-20B's vocabulary and "phi-2" for Phi's; llama.cpp
+    /// splits text the same way for all three).
+    static func load(directory: URL, vocabularySize: Int, preTokenizer override: String?,
+                     byteLevelName: String = "gpt-2") throws -> TokenizerVocabulary {
         let url = directory.appendingPathComponent("tokenizer.json")
         guard let tokenizer = try JSONObject.load(url) else {
             throw ConversionError(
@@ -35,7 +47,7 @@ enum BPEVocabularyLoader {
                 hint: "add the model's tokenizer.model (the SentencePiece file) to the directory")
         }
         guard let vocab = try model.object("vocab") else { throw model.missing("model.vocab") }
-        let pre = try override ?? preTokenizerName(tokenizer)
+        let pre = try override ?? preTokenizerName(tokenizer, byteLevelName: byteLevelName)
 
         // id -> text from the model's vocab, then the added tokens on top.
         var byID: [Int: String] = [:]
@@ -95,17 +107,26 @@ enum BPEVocabularyLoader {
     }
 
     /// The llama.cpp pre-tokenizer name for tokenizer.json's pre_tokenizer definition.
-    static func preTokenizerName(_ tokenizer: JSONObject) throws -> String {
+    static func preTokenizerName(_ tokenizer: JSONObject, byteLevelName: String = "gpt-2") throws -> String {
         let definition = tokenizer.fields["pre_tokenizer"] as? [String: Any]
         let steps = (definition?["pretokenizers"] as? [[String: Any]]) ?? (definition.map { [$0] } ?? [])
         let types = steps.compactMap { $0["type"] as? String }
         let patterns = steps.compactMap { ($0["pattern"] as? [String: Any])?["Regex"] as? String }
-        if types == ["Split", "ByteLevel"], patterns == [llama3Pattern],
-           (steps[1]["use_regex"] as? NSNumber)?.boolValue == false {
-            return "llama-bpe"
+        func useRegex(_ i: Int) -> Bool { (steps[i]["use_regex"] as? NSNumber)?.boolValue ?? true }
+        if types == ["Split", "ByteLevel"], !useRegex(1) {
+            switch patterns {
+            case [llama3Pattern]: return "llama-bpe"
+            case [bloomPattern]: return "bloom"
+            case [stableLM2Pattern]: return "stablelm2"
+            default: break
+            }
         }
-        if types == ["ByteLevel"], (steps[0]["use_regex"] as? NSNumber)?.boolValue ?? true {
-            return "gpt-2"
+        if types == ["ByteLevel"], useRegex(0) {
+            return byteLevelName
+        }
+        if types == ["Punctuation", "ByteLevel", "Digits", "Split"], useRegex(1), patterns == [falconPattern],
+           (steps[2]["individual_digits"] as? NSNumber)?.boolValue == false {
+            return "falcon"
         }
         throw ConversionError(
             .unsupportedTokenizer, file: tokenizer.file, subject: "field 'pre_tokenizer'",
