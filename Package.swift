@@ -12,10 +12,14 @@ import PackageDescription
 //   LineageCatalogData  the Graph/ catalog embedded in the binary by the EmbedCatalog plugin
 //   CLibGit2       system library target over libgit2 (pkg-config libgit2, apt libgit2-dev)
 //   ModelMirror    verified mirror: blob store, git (libgit2) / LFS / Hub sources, sync, scrub,
-//                  HF cache view; feeds mirrored commits to LineageImport + LineageStore
+//                  HF cache view, derived artifacts; feeds mirrored commits to LineageImport + LineageStore
+//   ModelIngest    quantize on ingest: mirrored commit -> GGUF blobs, artifact records, the
+//                  org/name-GGUF repo and its lineage edge (ModelMirror, ModelConversion,
+//                  LineageStore); the mirror and the converter never depend on each other
 //   LineageServer  HTTP (Hummingbird): Hub-compatible and LFS read API over the mirror store,
 //                  lineage JSON/DOT/SVG and the viewer page, metrics, health, the daemon's
-//                  configuration, job queue and scheduler; depends on the above, never the reverse
+//                  configuration, job queue (sync, verify, quantize) and scheduler; depends on
+//                  the above, never the reverse
 //   lineage        the command-line tool
 let package = Package(
     name: "lineage",
@@ -90,9 +94,16 @@ let package = Package(
             ]
         ),
         .target(
+            name: "ModelIngest",
+            dependencies: [
+                "ModelMirror", "ModelConversion", "GGUF", "LineageGraph", "LineageImport", "LineageStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "LineageServer",
             dependencies: [
-                "ModelMirror", "LineageGraph", "LineageStore", "LineageImport", "Yams",
+                "ModelMirror", "ModelIngest", "LineageGraph", "LineageStore", "LineageImport", "Yams",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -116,7 +127,7 @@ let package = Package(
             name: "lineage",
             dependencies: [
                 "LineageGraph", "LineageImport", "LineageStore", "LineageCatalogData", "ModelConversion", "ModelMirror", "GGUF",
-                "LineageServer",
+                "ModelIngest", "LineageServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

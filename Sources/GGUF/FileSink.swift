@@ -12,7 +12,7 @@ private func posixWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int { w
 /// A buffered, append-only POSIX file writer. Small writes (headers, padding) are gathered in a
 /// 1 MiB buffer; large writes (tensor data) go straight to the file after a flush, so a writer
 /// never copies a whole tensor.
-final class FileSink {
+final class FileSink: GGUFByteSink {
     let path: String
     private var fd: Int32
     private var buffer: [UInt8] = []

@@ -234,7 +234,7 @@ public enum GGUFReader {
             dataOffset: dataOffset, alignment: alignment, fileSize: fileSize)
     }
 
-    static func padded(_ value: UInt64, to alignment: UInt64) -> UInt64 {
+    public static func padded(_ value: UInt64, to alignment: UInt64) -> UInt64 {
         (value + alignment - 1) / alignment * alignment
     }
 

@@ -14,6 +14,13 @@ public struct GGUFTensorDescriptor: Sendable, Equatable {
     }
 }
 
+/// Where a GGUF's bytes go when they do not go to a file of their own: the mirror's staged,
+/// hashed store writes (quantize on ingest). Bytes arrive strictly in file order, once, so a
+/// sink may digest them as they pass.
+public protocol GGUFByteSink: AnyObject {
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+}
+
 /// Streams a GGUF file: header, key/values and tensor infos first (every tensor's size is known
 /// up front), then tensor data in info order, each tensor padded with zeros to the alignment.
 ///
@@ -30,16 +37,34 @@ public final class GGUFWriter {
     public let dataOffset: UInt64
 
     private let partialURL: URL
-    private var sink: FileSink?
+    private var sink: (any GGUFByteSink)?
+    /// nil when the bytes go to a caller's sink: nothing to sync or rename here then.
+    private var fileSink: FileSink?
     private var tensorIndex = 0
     private var writtenInTensor: UInt64 = 0
     private var finished = false
 
     /// Validates everything and writes the header, key/values, tensor infos and the padding up
     /// to the data section. `general.alignment`, when present, must be a u32 power of two.
-    public init(
+    public convenience init(
         url: URL, keyValues: [(key: String, value: GGUFValue)], tensors descriptors: [GGUFTensorDescriptor],
         version: UInt32 = 3
+    ) throws {
+        try self.init(url: url, sink: nil, keyValues: keyValues, tensors: descriptors, version: version)
+    }
+
+    /// Writes into `sink` instead of a file; `name` only labels errors. `finish()` checks that
+    /// every tensor was written; making the bytes durable and visible is the sink owner's job.
+    public convenience init(
+        sink: any GGUFByteSink, name: String, keyValues: [(key: String, value: GGUFValue)],
+        tensors descriptors: [GGUFTensorDescriptor], version: UInt32 = 3
+    ) throws {
+        try self.init(url: URL(fileURLWithPath: name), sink: sink, keyValues: keyValues, tensors: descriptors, version: version)
+    }
+
+    private init(
+        url: URL, sink external: (any GGUFByteSink)?, keyValues: [(key: String, value: GGUFValue)],
+        tensors descriptors: [GGUFTensorDescriptor], version: UInt32
     ) throws {
         self.url = url
         let file = url.path
@@ -125,10 +150,17 @@ public final class GGUFWriter {
         dataOffset = GGUFReader.padded(headerSize, to: alignment)
 
         partialURL = Self.partialURL(for: url)
-        let sink = try FileSink(path: partialURL.path)
+        let sink: any GGUFByteSink
+        if let external {
+            sink = external
+        } else {
+            let file = try FileSink(path: partialURL.path)
+            fileSink = file
+            sink = file
+        }
         self.sink = sink
-        try sink.write(encoder.bytes)
-        try sink.writeZeros(Int(dataOffset - headerSize))
+        try encoder.bytes.withUnsafeBytes { try sink.write($0) }
+        try Self.writeZeros(Int(dataOffset - headerSize), to: sink)
     }
 
     /// Where the file is written until `finish()` renames it: a hidden name next to `url`,
@@ -139,9 +171,21 @@ public final class GGUFWriter {
     }
 
     deinit {
-        if !finished {
+        if !finished, fileSink != nil {
             sink = nil
+            fileSink = nil
             try? FileManager.default.removeItem(at: partialURL)
+        }
+    }
+
+    private static let zeros = [UInt8](repeating: 0, count: 4096)
+
+    private static func writeZeros(_ count: Int, to sink: any GGUFByteSink) throws {
+        var left = count
+        while left > 0 {
+            let n = min(left, zeros.count)
+            try zeros.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            left -= n
         }
     }
 
@@ -173,7 +217,7 @@ public final class GGUFWriter {
         try sink.write(bytes)
         writtenInTensor += UInt64(bytes.count)
         if writtenInTensor == size {
-            try sink.writeZeros(Int(GGUFReader.padded(size, to: alignment) - size))
+            try Self.writeZeros(Int(GGUFReader.padded(size, to: alignment) - size), to: sink)
             tensorIndex += 1
             writtenInTensor = 0
         }
@@ -184,9 +228,9 @@ public final class GGUFWriter {
         try data.withUnsafeBytes { try writeTensorData($0) }
     }
 
-    /// Checks that every tensor was written, syncs, and moves the file into place.
+    /// Checks that every tensor was written; for a file, syncs it and moves it into place.
     public func finish() throws {
-        guard let sink, !finished else {
+        guard sink != nil, !finished else {
             throw GGUFError(.writerMisuse, file: url.path, message: "writer is already finished")
         }
         if let info = nextTensor {
@@ -195,8 +239,13 @@ public final class GGUFWriter {
                 message: "finish() called with tensor \(tensorIndex + 1) of \(tensors.count) incomplete (\(writtenInTensor) of \(info.byteCount) bytes)",
                 hint: "write every tensor's data before finishing")
         }
-        try sink.close()
         self.sink = nil
+        guard let fileSink else {
+            finished = true
+            return
+        }
+        try fileSink.close()
+        self.fileSink = nil
         if rename(partialURL.path, url.path) != 0 {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: partialURL)

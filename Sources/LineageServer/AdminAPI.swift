@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import ModelIngest
 import ModelMirror
 
 /// Endpoints that change state, behind the bearer token the configuration names:
@@ -40,6 +41,7 @@ struct AdminAPI: Sendable {
                 var revision: String?
                 var include: [String]?
                 var exclude: [String]?
+                var quantize: [String]?
             }
             let add: Add
             do {
@@ -56,7 +58,8 @@ struct AdminAPI: Sendable {
             do {
                 repo = try await mirror.add(add.url ?? add.id, source: source ?? (add.url == nil ? .hub : .git),
                                             as: add.url == nil ? nil : add.id, revision: add.revision,
-                                            include: add.include ?? [], exclude: add.exclude ?? [])
+                                            include: add.include ?? [], exclude: add.exclude ?? [],
+                                            quantize: try QuantizeIngest.presetNames(add.quantize ?? []))
             } catch {
                 throw HubError.badRequest("\(error)")
             }

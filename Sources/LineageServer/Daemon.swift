@@ -56,7 +56,7 @@ public struct Daemon: Sendable {
             reader: MirrorReader(metadata: metadata, blobs: blobs),
             lineage: LineageView(storeDirectory: storeDirectory, load: loadGraph),
             metrics: metrics, settings: settings, jobs: (queue, mirror))
-        let runner = JobRunner(queue: queue, work: MirrorJobs(mirror: mirror, logger: logger), settings: settings,
+        let runner = JobRunner(queue: queue, work: MirrorJobs(mirror: mirror, queue: queue, logger: logger), settings: settings,
                                metrics: metrics, logger: logger, tick: tick)
         let logger = logger
         let listen = configuration.listen
@@ -135,7 +135,7 @@ enum TrackedRepos {
             let repo = MirrorRepo(
                 id: tracked.id, source: tracked.source, url: tracked.url, upstreamID: tracked.upstreamID ?? tracked.id,
                 revision: tracked.revision, include: tracked.include, exclude: tracked.exclude,
-                addedAt: existing?.addedAt ?? Date())
+                quantize: tracked.quantize, addedAt: existing?.addedAt ?? Date())
             if repo != existing { try await metadata.upsertRepo(repo) }
         }
     }

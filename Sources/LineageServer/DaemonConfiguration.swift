@@ -1,4 +1,5 @@
 import Foundation
+import ModelIngest
 import ModelMirror
 import Yams
 
@@ -90,11 +91,6 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public static let defaultListen = Listen(host: "127.0.0.1", port: 8080)
     /// For repos added with `lineage mirror add`, which the configuration does not list.
     public static let defaultSyncInterval: Duration = .seconds(6 * 3600)
-    /// The quantization types the kernels in WeightFormats produce.
-    public static let quantizationPresets: Set<String> = [
-        "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K",
-    ]
-
     /// The configuration used when no file is given: loopback, the public Hub, no repos
     /// beyond those added with `lineage mirror add`.
     public init() {
@@ -203,8 +199,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         var source = SourceKind.hub
         if let sourceField = fields["source"] {
             let value = try sourceField.string()
-            guard let kind = SourceKind(rawValue: value) else {
-                throw sourceField.error("unknown source '\(value)' (allowed: \(SourceKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            // `derived` repos are made here (quantize on ingest), never configured.
+            guard let kind = SourceKind(rawValue: value), kind != .derived else {
+                throw sourceField.error("unknown source '\(value)' (allowed: git, hub)")
             }
             source = kind
         }
@@ -214,9 +211,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
             // A local path, relative to the configuration file like `store`.
             url = URL(fileURLWithPath: entry.file).deletingLastPathComponent().appendingPathComponent(path).standardizedFileURL.path
         }
-        let quantize = try fields["quantize"]?.strings() ?? []
-        for preset in quantize where !quantizationPresets.contains(preset) {
-            throw fields["quantize"]!.error("unknown quantization '\(preset)' (allowed: \(quantizationPresets.sorted().joined(separator: ", ")))")
+        var quantize = try fields["quantize"]?.strings() ?? []
+        do {
+            quantize = try QuantizeIngest.presetNames(quantize)
+        } catch {
+            throw fields["quantize"]!.error("\(error)")
         }
         return TrackedRepo(
             id: id, source: source, url: url, upstreamID: try fields["upstream_id"]?.string(),

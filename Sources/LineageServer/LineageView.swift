@@ -79,10 +79,22 @@ struct MirrorState: Sendable {
         var verifiedAt: Date?
     }
 
+    /// A quantization made of the repo on ingest, and where it is published.
+    struct Quantization: Sendable {
+        var preset: String
+        var sourceCommit: String
+        var sha256: String
+        var size: Int64
+        /// `org/name-GGUF` and the file there, while its current revision lists it.
+        var repo: String?
+        var file: String?
+    }
+
     struct Repo: Sendable {
         var id: String
         var source: String
         var revisions: [Revision]
+        var quantizations: [Quantization] = []
     }
 
     /// Lower-cased Hub id -> mirrored repo.
@@ -91,7 +103,8 @@ struct MirrorState: Sendable {
     static func read(from metadata: any MirrorMetadataStore) async throws -> MirrorState {
         var state = MirrorState()
         let blobs = Dictionary(try await metadata.blobs().map { ($0.digest, $0) }, uniquingKeysWith: { a, _ in a })
-        for repo in try await metadata.repos() {
+        let all = try await metadata.repos()
+        for repo in all {
             let refs = try await metadata.refs(of: repo.id)
             var revisions: [Revision] = []
             for revision in try await metadata.revisions(of: repo.id) {
@@ -102,7 +115,20 @@ struct MirrorState: Sendable {
                     syncedAt: revision.syncedAt, files: revision.fileCount, bytes: revision.totalBytes,
                     verifiedAt: verified.count == files.count ? verified.min() : nil))
             }
-            let entry = Repo(id: repo.id, source: repo.source.rawValue, revisions: revisions)
+            var entry = Repo(id: repo.id, source: repo.source.rawValue, revisions: revisions)
+            let artifacts = try await metadata.artifacts(from: repo.id)
+            if !artifacts.isEmpty {
+                var published: [SHA256Digest: (repo: String, file: String)] = [:]
+                for derived in all where derived.derivedFrom == repo.id {
+                    guard let commit = try await metadata.refs(of: derived.id)["main"] else { continue }
+                    for file in try await metadata.files(of: derived.id, commit: commit) { published[file.blob] = (derived.id, file.path) }
+                }
+                entry.quantizations = artifacts.map { artifact in
+                    Quantization(preset: artifact.recipe.hasPrefix("quantize ") ? String(artifact.recipe.dropFirst(9)) : artifact.recipe,
+                                 sourceCommit: artifact.sourceCommit, sha256: artifact.output.hex, size: artifact.size,
+                                 repo: published[artifact.output]?.repo, file: published[artifact.output]?.file)
+                }
+            }
             state.repos[repo.id.lowercased()] = entry
             state.repos[repo.upstreamID.lowercased()] = entry
         }

@@ -31,26 +31,11 @@ public struct MirrorReader: Sendable {
     /// mirrored commit (40 hex). Without a revision: the tracked one, else `main`.
     public func snapshot(_ id: String, revision requested: String?) async throws -> Snapshot {
         let repo = try await repo(id)
-        let refs = try await metadata.refs(of: id)
-        let revisions = try await metadata.revisions(of: id)
-        let revision = requested ?? repo.revision ?? "main"
-        var commit: String?
-        for candidate in [revision, Self.strip(revision, "refs/heads/"), Self.strip(revision, "refs/tags/")] {
-            if let found = refs[candidate] { commit = found; break }
+        guard let published = try await metadata.resolve(repo, revision: requested) else {
+            throw HubError.revisionNotFound(requested ?? repo.revision ?? "main", repo: id)
         }
-        if commit == nil, revision.count == 40, revision.allSatisfy(\.isHexDigit) {
-            commit = revisions.first { $0.commit == revision.lowercased() }?.commit
-        }
-        if commit == nil, requested == nil, refs.count == 1 { commit = refs.values.first }
-        guard let commit, let published = revisions.first(where: { $0.commit == commit }) else {
-            throw HubError.revisionNotFound(revision, repo: id)
-        }
-        let files = try await metadata.files(of: id, commit: commit)
-        return Snapshot(repo: repo, commit: commit, syncedAt: published.syncedAt, files: files)
-    }
-
-    private static func strip(_ text: String, _ prefix: String) -> String {
-        text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text
+        let files = try await metadata.files(of: id, commit: published.commit)
+        return Snapshot(repo: repo, commit: published.commit, syncedAt: published.syncedAt, files: files)
     }
 
     /// The stored blob for a file, or why it cannot be served.

@@ -20,7 +20,11 @@ enum ViewerPage {
                         let verified = revision.verifiedAt.map { "verified \(Self.date($0))" } ?? "not verified"
                         return "<li><code>\(revision.commit.prefix(12))</code>\(escape(refs)), \(revision.files) files, \(Self.bytes(revision.bytes)), \(verified)</li>"
                     }.joined()
-                    return "<div class=\"repo\"><b>\(escape(repo.id))</b> [\(repo.source)]<ul>\(revisions.isEmpty ? "<li>no published revision yet</li>" : revisions)</ul></div>"
+                    let quantizations = repo.quantizations.map { q in
+                        "<li>\(escape(q.preset)) of <code>\(q.sourceCommit.prefix(12))</code>: \(escape(q.repo.map { "\($0)/\(q.file ?? "")" } ?? "not published")), \(Self.bytes(q.size))</li>"
+                    }.joined()
+                    return "<div class=\"repo\"><b>\(escape(repo.id))</b> [\(repo.source)]<ul>\(revisions.isEmpty ? "<li>no published revision yet</li>" : revisions)</ul>"
+                        + (quantizations.isEmpty ? "" : "quantized:<ul>\(quantizations)</ul>") + "</div>"
                 }.joined() + "</td>"
             }
             let familyName = graph.families.first { $0.id == node.family }?.name ?? ""
@@ -99,6 +103,11 @@ enum ViewerPage {
                                           ("synced_at", .string(date(revision.syncedAt))),
                                           ("verified_at", revision.verifiedAt.map { .string(date($0)) } ?? .null),
                                           ("files", .int(Int64(revision.files))), ("bytes", .int(revision.bytes))])
+                             })),
+                             ("quantizations", .array(repo.quantizations.map { q in
+                                 .object([("preset", .string(q.preset)), ("source_commit", .string(q.sourceCommit)),
+                                          ("sha256", .string(q.sha256)), ("bytes", .int(q.size)),
+                                          ("repo", q.repo.map(JSONValue.string) ?? .null), ("file", q.file.map(JSONValue.string) ?? .null)])
                              }))])
                 })),
             ])

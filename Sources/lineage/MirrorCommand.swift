@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import LineageStore
 import Logging
+import ModelIngest
 import ModelMirror
 
 struct MirrorCommand: AsyncParsableCommand {
@@ -119,11 +120,17 @@ struct MirrorAddCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Hub-compatible endpoint to record for this repo.", valueName: "url"))
     var endpoint: String?
 
+    @Option(name: .long, help: ArgumentHelp("Quantize every verified commit to these presets (e.g. Q8_0,Q4_K_M), published as ORG/NAME-GGUF.", valueName: "presets"))
+    var quantize: [String] = []
+
     func run() async throws {
         let (repo, source, id, revision, include, exclude, endpoint) = (self.repo, self.source, self.id, self.revision, self.include, self.exclude, self.endpoint)
+        let quantize = self.quantize.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
         try await runReportingAsync {
+            let presets = try QuantizeIngest.presets(quantize).map(\.rawValue)
             let added = try await withMirror(storeOptions) { mirror in
-                var added = try await mirror.add(repo, source: source, as: id, revision: revision, include: include, exclude: exclude)
+                var added = try await mirror.add(repo, source: source, as: id, revision: revision, include: include, exclude: exclude,
+                                                 quantize: presets)
                 if added.source == .hub, let endpoint {
                     added.url = endpoint
                     try await mirror.metadata.upsertRepo(added)
@@ -131,7 +138,11 @@ struct MirrorAddCommand: AsyncParsableCommand {
                 return added
             }
             let from = added.source == .git ? added.url ?? "" : "hub \(added.upstreamID)" + (added.url.map { " at \($0)" } ?? "")
-            print("tracking \(added.id) (\(from), \(added.revision ?? "default branch"))")
+            var line = "tracking \(added.id) (\(from), \(added.revision ?? "default branch"))"
+            if !added.quantize.isEmpty {
+                line += "; quantizing to \(added.quantize.joined(separator: ", ")) as \(QuantizeIngest.derivedRepoID(for: added.id))"
+            }
+            print(line)
         }
     }
 }
@@ -154,16 +165,29 @@ struct MirrorSyncCommand: AsyncParsableCommand {
     func run() async throws {
         let repo = self.repo
         try await runReportingAsync {
-            let reports = try await withMirror(storeOptions, settings: network.settings(), lineage: true, progress: true) { mirror in
+            let results = try await withMirror(storeOptions, settings: network.settings(), lineage: true, progress: true) { mirror in
                 var ids: [String]
-                if let repo { ids = [repo] } else { ids = try await mirror.metadata.repos().map(\.id) }
+                // Derived repos (org/name-GGUF) are made from their source, not synced.
+                if let repo { ids = [repo] } else { ids = try await mirror.metadata.repos().filter { $0.source != .derived }.map(\.id) }
                 if ids.isEmpty { throw CommandFailure("no repos tracked; add one with `lineage mirror add`") }
-                var reports: [SyncReport] = []
-                for id in ids { reports.append(await mirror.sync(id)) }
-                return reports
+                var results: [(SyncReport, QuantizeIngest.Report?)] = []
+                let ingest = QuantizeIngest(mirror: mirror, lineage: mirror.lineage)
+                for id in ids {
+                    let report = await mirror.sync(id)
+                    // Quantize on ingest: only a commit that completed and verified.
+                    var quantized: QuantizeIngest.Report?
+                    if report.succeeded, let tracked = try await mirror.metadata.repo(id), !tracked.quantize.isEmpty {
+                        quantized = await ingest.run(repo: id, commit: report.commit) { print($0) }
+                    }
+                    results.append((report, quantized))
+                }
+                return results
             }
             var failed = false
-            for report in reports {
+            for (report, quantized) in results {
+                defer {
+                    if let quantized, !Self.show(quantized) { failed = true }
+                }
                 for warning in report.warnings { Terminal.warning("\(report.repo): \(warning)") }
                 for skipped in report.skipped { Terminal.warning("\(report.repo): skipped \(skipped.path): \(skipped.reason)") }
                 if let error = report.error {
@@ -185,6 +209,26 @@ struct MirrorSyncCommand: AsyncParsableCommand {
             if failed { throw ExitCode.failure }
         }
     }
+
+    /// Prints what quantize on ingest made; false when something failed.
+    static func show(_ report: QuantizeIngest.Report) -> Bool {
+        for warning in report.warnings { Terminal.warning("\(report.repo): \(warning)") }
+        if let error = report.error {
+            Terminal.error("\(report.repo): quantize: \(error)")
+            return false
+        }
+        for made in report.made {
+            print("\(made.reused ? "kept" : "made") \(report.derivedRepo)/\(made.file) (\(made.preset), \(MirrorProgress.bytes(made.size)), sha256:\(made.digest.hex))"
+                  + (made.reused ? ": already made from the same inputs" : " in \(String(format: "%.1f", made.seconds)) s"))
+        }
+        for failure in report.failures {
+            Terminal.error("\(report.repo)@\(report.commit.map { String($0.prefix(12)) } ?? "?"): quantize \(failure.preset): \(failure.message); nothing was stored for it")
+        }
+        if let commit = report.derivedCommit {
+            print("published \(report.derivedRepo)@\(commit.prefix(12))" + (report.lineage.map { "; lineage: \($0)" } ?? ""))
+        }
+        return report.failures.isEmpty
+    }
 }
 
 struct MirrorListCommand: AsyncParsableCommand {
@@ -197,10 +241,15 @@ struct MirrorListCommand: AsyncParsableCommand {
             let lines = try await withMirror(storeOptions) { mirror in
                 var lines: [String] = []
                 for repo in try await mirror.metadata.repos() {
-                    let from = repo.source == .git ? repo.url ?? "" : "hub:\(repo.upstreamID)"
+                    let from = switch repo.source {
+                    case .git: repo.url ?? ""
+                    case .hub: "hub:\(repo.upstreamID)"
+                    case .derived: "from:\(repo.derivedFrom ?? "?")"
+                    }
                     var line = "\(repo.id)\t\(repo.source.rawValue)\t\(from)\t\(repo.revision ?? "default")"
                     if !repo.include.isEmpty { line += "\tinclude=\(repo.include.joined(separator: ","))" }
                     if !repo.exclude.isEmpty { line += "\texclude=\(repo.exclude.joined(separator: ","))" }
+                    if !repo.quantize.isEmpty { line += "\tquantize=\(repo.quantize.joined(separator: ","))" }
                     lines.append(line)
                     let refs = try await mirror.metadata.refs(of: repo.id)
                     for revision in try await mirror.metadata.revisions(of: repo.id) {

@@ -2,29 +2,33 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import GGUF
-import LineageImport
 import ModelConversion
+import ModelIngest
+import ModelMirror
 
 extension QuantizationPreset: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
     public static var allValueStrings: [String] { allCases.map(\.rawValue) }
 }
 
-struct QuantizeCommand: ParsableCommand {
+struct QuantizeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quantize",
         abstract: "Convert a Hugging Face Llama checkpoint (safetensors) to a GGUF file, byte-identical to llama.cpp's llama-quantize.",
         discussion: """
             DIR holds config.json, the tokenizer (tokenizer.model or tokenizer.json) and the \
-            *.safetensors weights. Tensors are read one at a time from the memory-mapped shards and \
+            *.safetensors weights; or name a mirrored repo, ORG/NAME[@REV] (a branch, tag or \
+            commit; default: the revision it follows), read from the store's verified blobs. Tensors are read one at a time from the memory-mapped shards and \
             quantized on every core. The file's provenance keys (general.name, general.license, \
             general.base_model.*, general.source.repo_url) come from the options, else from the \
             README's front matter and the Hugging Face cache path.
             """
     )
 
-    @Argument(help: ArgumentHelp("The checkpoint directory.", valueName: "dir"))
+    @Argument(help: ArgumentHelp("The checkpoint directory, or a mirrored repo ORG/NAME[@REV].", valueName: "dir|repo[@rev]"))
     var directory: String
+
+    @OptionGroup var storeOptions: StoreOptions
 
     @Option(name: [.customShort("t"), .customLong("type")], help: ArgumentHelp("The preset: \(QuantizationPreset.names).", valueName: "type"))
     var preset: QuantizationPreset
@@ -54,14 +58,45 @@ struct QuantizeCommand: ParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
-    func run() throws {
+    func run() async throws {
+        var checkpoint = URL(fileURLWithPath: directory).standardizedFileURL
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: checkpoint.path, isDirectory: &isDirectory) {
+            let reference = directory
+            let storeOptions = storeOptions
+            try await runReportingAsync {
+                checkpoint = try await Self.mirroredSnapshot(reference, storeOptions: storeOptions)
+            }
+        }
+        try convert(checkpoint)
+    }
+
+    /// The cache-view folder of a mirrored repo's commit (its files are hard links to the
+    /// store's verified blobs).
+    static func mirroredSnapshot(_ reference: String, storeOptions: StoreOptions) async throws -> URL {
+        let parts = reference.split(separator: "@", maxSplits: 1).map(String.init)
+        guard let id = try? RepoID.validate(parts[0]) else {
+            throw CommandFailure("\(reference) is neither a directory nor a mirrored repo ORG/NAME[@REV]")
+        }
+        let revision = parts.count > 1 ? parts[1] : nil
+        return try await withMirror(storeOptions) { mirror in
+            guard let repo = try await mirror.metadata.repo(id) else {
+                throw CommandFailure("\(reference) is neither a directory nor a tracked repo; `lineage mirror ls` lists them")
+            }
+            guard let published = try await mirror.metadata.resolve(repo, revision: revision) else {
+                throw CommandFailure("\(id) has no published commit \(revision.map { "'\($0)'" } ?? "yet"); run `lineage mirror sync \(id)`")
+            }
+            return mirror.snapshotDirectory(id, commit: published.commit)
+        }
+    }
+
+    func convert(_ dir: URL) throws {
         try runReporting {
-            let dir = URL(fileURLWithPath: directory).standardizedFileURL
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDirectory), isDirectory.boolValue else {
                 throw CommandFailure("\(directory) is not a directory; give a checkpoint folder (config.json, tokenizer, *.safetensors)")
             }
-            let lineage = try provenance(of: dir)
+            let lineage = try QuantizationProvenance.metadata(directory: dir, name: name, baseModels: baseModels, sourceRepo: sourceRepo)
             var options = ConversionOptions(preset: preset, lineage: lineage, tokenizerPre: tokenizerPre, allowF16Fallback: allowF16Fallback)
             if let threads { options.threads = threads }
             let plan = try ModelConverter.plan(directory: dir, options: options)
@@ -77,26 +112,6 @@ struct QuantizeCommand: ParsableCommand {
             cleanup.disarm()
             progress.finish(summary)
         }
-    }
-
-    /// general.* keys: options first, then the README front matter, then the cache path.
-    private func provenance(of dir: URL) throws -> LineageMetadata {
-        let repoID = ModelDirectoryImporter.defaultID(for: dir)
-        var card: ModelCard?
-        let readme = dir.appendingPathComponent("README.md")
-        if let data = FileManager.default.contents(atPath: readme.path), let text = String(data: data, encoding: .utf8) {
-            card = try ModelCard.parse(text, file: readme.path)
-        }
-        let bases = baseModels.isEmpty ? (card?.baseModels.map(\.0) ?? []) : baseModels
-        var source: String?
-        if let sourceRepo {
-            source = sourceRepo.contains("://") ? sourceRepo : "https://huggingface.co/\(sourceRepo)"
-        } else if repoID.contains("/") {
-            source = "https://huggingface.co/\(repoID)"
-        }
-        return LineageMetadata(
-            name: name ?? card?.modelName ?? repoID, license: card?.license, sourceRepoURL: source,
-            baseModels: bases.map { LineageMetadata.BaseModel(huggingFaceID: $0) })
     }
 }
 

@@ -70,8 +70,29 @@ func writeSampleFile(to url: URL, alignment: UInt32? = nil) throws -> [[UInt8]] 
     return written
 }
 
+/// Collects what a writer sends to a sink (a stand-in for the store's staged write).
+final class CollectingSink: GGUFByteSink {
+    var bytes: [UInt8] = []
+    func write(_ chunk: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: chunk) }
+}
+
 @Suite("GGUF round trip")
 struct GGUFRoundTripTests {
+    @Test("a sink receives exactly the bytes of the file, in order")
+    func aSinkGetsTheFileBytes() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("file.gguf")
+        let written = try writeSampleFile(to: url)
+        let sink = CollectingSink()
+        let writer = try GGUFWriter(sink: sink, name: "sink.gguf", keyValues: everyTypeKeyValues, tensors: sampleTensors)
+        for bytes in written { try writer.writeTensorData(bytes) }
+        try writer.finish()
+        #expect(sink.bytes == Array(try Data(contentsOf: url)))
+        // Nothing is written beside a sink's name.
+        #expect(TestSupport.files(in: dir) == ["file.gguf"])
+    }
+
     @Test("every metadata type reads back equal, in order")
     func everyTypeRoundTrips() throws {
         let dir = try TestSupport.temporaryDirectory()

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 @testable import ModelMirror
 
@@ -125,7 +126,79 @@ import Testing
     }
 }
 
+/// Bytes the store makes itself (quantize on ingest): named by the digest they hash to as they
+/// are written, committed by the same rename, and gone without a trace when they fail.
+@Suite struct ProducedBlobTests {
+    @Test func producedBytesAreStoredUnderTheirOwnDigest() throws {
+        let scratch = try Scratch()
+        let store = try LocalBlobStore(root: scratch.url)
+        let bytes = pseudoRandomBytes(2 << 20 + 5)
+        let transfer = try store.stage(.produced(sha256(Array("inputs and recipe".utf8))))
+        try transfer.append(bytes)
+        var inspected: [UInt8] = []
+        let committed = try store.commitProduced(transfer) { inspected = Array(try Data(contentsOf: $0)) }
+        #expect(inspected == bytes)
+        #expect(committed == CommittedBlob(digest: sha256(bytes), size: Int64(bytes.count), gitOID: nil, newlyStored: true))
+        #expect(try Data(contentsOf: store.path(of: sha256(bytes))) == Data(bytes))
+        #expect(try store.staged().isEmpty)
+    }
+
+    @Test func aFailedInspectionLeavesNothingStagedStoredOrQuarantined() throws {
+        let scratch = try Scratch()
+        let store = try LocalBlobStore(root: scratch.url)
+        let transfer = try store.stage(.produced(sha256([7])))
+        try transfer.append(Array("half a GGUF".utf8))
+        struct Truncated: Error {}
+        #expect(throws: Truncated.self) { try store.commitProduced(transfer) { _ in throw Truncated() } }
+        #expect(try store.staged().isEmpty)
+        #expect(try store.list().isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.quarantineDirectory.path).isEmpty)
+    }
+}
+
 @Suite struct MirrorMetadataTests {
+    /// A store written before quantize on ingest: its repos, commits and refs survive the
+    /// rebuild of mirror_repo, and the new records work on it.
+    @Test func aVersionOneStoreMigratesWithItsRecords() async throws {
+        let scratch = try Scratch()
+        let pool = try DatabasePool(path: scratch.url.appendingPathComponent("lineage.sqlite").path)
+        try SQLiteMirrorMetadata.migrator.migrate(pool, upTo: "mirror v1: repos, revisions, files, blobs, quarantine")
+        let blob = sha256([1])
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO mirror_repo VALUES ('org/one', 'git', '/x', 'org/one', NULL, '[]', '["*.md"]', 1);
+                INSERT INTO mirror_blob (sha256, size) VALUES ('\(blob.hex)', 1);
+                INSERT INTO mirror_revision VALUES ('org/one', 'c1', 2);
+                INSERT INTO mirror_file VALUES ('org/one', 'c1', 'a', 1, NULL, NULL, '\(blob.hex)');
+                INSERT INTO mirror_ref VALUES ('org/one', 'main', 'c1');
+                """)
+        }
+        try pool.close()
+        let metadata = try SQLiteMirrorMetadata(storeDirectory: scratch.url)
+        let repo = try #require(try await metadata.repo("org/one"))
+        #expect(repo.exclude == ["*.md"] && repo.quantize.isEmpty && repo.derivedFrom == nil)
+        #expect(try await metadata.refs(of: "org/one") == ["main": "c1"])
+        #expect(try await metadata.resolve(repo, revision: nil)?.commit == "c1")
+        #expect(try await metadata.blob(blob)?.references == 1)
+
+        var quantized = repo
+        quantized.quantize = ["Q8_0"]
+        try await metadata.upsertRepo(quantized)
+        try await metadata.upsertRepo(MirrorRepo(id: "org/one-GGUF", source: .derived, url: nil, upstreamID: "org/one-GGUF",
+                                                 revision: nil, include: [], exclude: [], derivedFrom: "org/one"))
+        #expect(try await metadata.repo("org/one")?.quantize == ["Q8_0"])
+        #expect(try await metadata.repo("org/one-GGUF")?.derivedFrom == "org/one")
+        let artifact = DerivedArtifact(key: sha256([9]), sourceRepo: "org/one", sourceCommit: "c1", inputs: [blob],
+                                       recipe: "quantize Q8_0", producer: "test 1", output: sha256([2]), size: 1,
+                                       createdAt: Date(timeIntervalSince1970: 100))
+        try await metadata.recordArtifact(artifact)
+        #expect(try await metadata.artifact(key: sha256([9])) == artifact)
+        #expect(try await metadata.artifacts(from: "org/one") == [artifact])
+        // Removing the source leaves what was made of it.
+        try await metadata.removeRepo("org/one")
+        #expect(try await metadata.repo("org/one-GGUF") != nil)
+    }
+
     @Test func referenceCountsFollowPublishedFiles() async throws {
         let scratch = try Scratch()
         let metadata = try SQLiteMirrorMetadata(storeDirectory: scratch.url)

@@ -1,11 +1,12 @@
 import Foundation
 import GRDB
 
-/// A job the daemon runs: a sync of a repo or a verification (scrub) of the store. Kept in `<store>/lineage.sqlite` so that a killed daemon finds every
-/// unfinished job on restart.
+/// A job the daemon runs: a sync of a repo, a verification (scrub) of the store, or the
+/// quantizations a repo asks for of one synced commit. Kept in `<store>/lineage.sqlite` so
+/// that a killed daemon finds every unfinished job on restart.
 public struct Job: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {
-        case sync, verify
+        case sync, verify, quantize
     }
 
     public enum State: String, Sendable, CaseIterable {
@@ -16,6 +17,7 @@ public struct Job: Sendable, Equatable {
     public var kind: Kind
     /// The repo a sync is about; empty for a whole-store verify.
     public var repo: String
+    /// For a quantize job: the commit to quantize.
     public var payload: String
     public var state: State
     public var attempts: Int

@@ -41,6 +41,11 @@ public struct ConversionPlan: Sendable {
 }
 
 public enum ModelConverter {
+    /// Names the converter in the records of what it made (quantize on ingest): raise it
+    /// whenever the bytes written for the same input and preset change, so stored
+    /// quantizations are made again rather than reused.
+    public static let version = "lineage-convert 1"
+
     /// Reads config.json, the tokenizer and the safetensors headers of `directory` and decides
     /// every tensor's type for `options.preset`. Nothing is written.
     public static func plan(directory: URL, options: ConversionOptions) throws -> ConversionPlan {

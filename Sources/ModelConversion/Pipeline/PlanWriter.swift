@@ -11,10 +11,32 @@ extension ConversionPlan {
     /// appears under `output` only when complete (GGUFWriter writes a temporary and renames).
     public func write(to output: URL, options: ConversionOptions,
                       progress: ((ConversionProgress) -> Void)? = nil) throws -> ConversionSummary {
+        let writer = try GGUFWriter(url: output, keyValues: keyValues, tensors: descriptors)
+        var summary = try write(with: writer, options: options, progress: progress)
+        summary.outputBytes = (try? FileManager.default.attributesOfItem(atPath: output.path)[.size] as? NSNumber)?.uint64Value ?? 0
+        return summary
+    }
+
+    /// Streams the same bytes into `sink` (the mirror store's staged, hashed write), in file
+    /// order; `name` labels errors. The sink's owner makes the result durable and visible.
+    public func write(into sink: any GGUFByteSink, name: String, options: ConversionOptions,
+                      progress: ((ConversionProgress) -> Void)? = nil) throws -> ConversionSummary {
+        let writer = try GGUFWriter(sink: sink, name: name, keyValues: keyValues, tensors: descriptors)
+        var summary = try write(with: writer, options: options, progress: progress)
+        summary.output = URL(fileURLWithPath: name)
+        summary.outputBytes = writer.tensors.last.map { writer.dataOffset + $0.offset + GGUFReader.padded($0.byteCount, to: writer.alignment) }
+            ?? writer.dataOffset
+        return summary
+    }
+
+    private var descriptors: [GGUFTensorDescriptor] {
+        tensors.map { GGUFTensorDescriptor(name: $0.name, dimensions: $0.dimensions, type: $0.type) }
+    }
+
+    private func write(with writer: GGUFWriter, options: ConversionOptions,
+                       progress: ((ConversionProgress) -> Void)?) throws -> ConversionSummary {
         let started = Date()
-        let writer = try GGUFWriter(
-            url: output, keyValues: keyValues,
-            tensors: tensors.map { GGUFTensorDescriptor(name: $0.name, dimensions: $0.dimensions, type: $0.type) })
+        let output = writer.url
         let pipeline = WritePipeline(writer: writer, batchBytes: options.batchBytes)
         defer { pipeline.close() }
         let quantizer = ParallelRowQuantizer(threads: options.threads)
@@ -37,9 +59,8 @@ extension ConversionPlan {
 
         var counts: [String: Int] = [:]
         for t in tensors { counts["\(t.type)", default: 0] += 1 }
-        let size = (try? FileManager.default.attributesOfItem(atPath: output.path)[.size] as? NSNumber)?.uint64Value ?? 0
         return ConversionSummary(
-            output: output, preset: preset, tensorCount: tensors.count, inputBytes: totalBytes, outputBytes: size,
+            output: output, preset: preset, tensorCount: tensors.count, inputBytes: totalBytes, outputBytes: 0,
             typeCounts: counts, seconds: Date().timeIntervalSince(started), warnings: warnings)
     }
 

@@ -21,6 +21,11 @@ public protocol BlobStore: Sendable {
     func commit(
         _ transfer: StagedTransfer, expecting expectation: Expectation, inspect: (URL) throws -> Void
     ) throws(BlobStoreError) -> CommittedBlob
+    /// Commits bytes this store produced (a quantized GGUF), named by the digest they hashed
+    /// to while they were written: the same fsync + rename into place as a verified transfer.
+    /// `inspect` checks the finished file first; if it throws, the staged bytes are deleted
+    /// (made here, they are not evidence of an upstream fault) and the error is rethrown.
+    func commitProduced(_ transfer: StagedTransfer, inspect: (URL) throws -> Void) throws -> CommittedBlob
     /// Moves a stored blob that no longer matches its name (found by the scrub) to
     /// quarantine; returns where it went.
     func quarantineStored(_ digest: SHA256Digest) throws(BlobStoreError) -> String
@@ -39,6 +44,8 @@ public struct StagingKey: Hashable, Sendable, CustomStringConvertible {
     package init(name: String) { self.name = name }
     public static func sha256(_ digest: SHA256Digest) -> StagingKey { StagingKey(name: "sha256-\(digest.hex)") }
     public static func git(_ oid: GitObjectID) -> StagingKey { StagingKey(name: "gitsha1-\(oid.hex)") }
+    /// Bytes this store makes (a quantization), keyed by the digest of what goes into them.
+    public static func produced(_ key: SHA256Digest) -> StagingKey { StagingKey(name: "made-\(key.hex)") }
     public var description: String { name }
 }
 

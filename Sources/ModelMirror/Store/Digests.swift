@@ -11,7 +11,7 @@ public struct SHA256Digest: Hashable, Sendable, Comparable, CustomStringConverti
         self.hex = String(hex)
     }
 
-    init(_ digest: SHA256.Digest) {
+    package init(_ digest: SHA256.Digest) {
         hex = HexDigits.encode(digest)
     }
 
@@ -29,7 +29,7 @@ public struct GitObjectID: Hashable, Sendable, CustomStringConvertible {
         self.hex = String(hex)
     }
 
-    init(_ digest: Insecure.SHA1.Digest) {
+    package init(_ digest: Insecure.SHA1.Digest) {
         hex = HexDigits.encode(digest)
     }
 

@@ -113,6 +113,20 @@ public struct LocalBlobStore: BlobStore {
         return CommittedBlob(digest: digests.sha256, size: digests.size, gitOID: digests.gitOID, newlyStored: true)
     }
 
+    public func commitProduced(_ transfer: StagedTransfer, inspect: (URL) throws -> Void) throws -> CommittedBlob {
+        let digests: StagedTransfer.Digests
+        do {
+            digests = try transfer.finish()
+            try inspect(transfer.url)
+        } catch {
+            transfer.discard()
+            throw error
+        }
+        // Named by the digest of the bytes as they were written: the expectation is the
+        // bytes' own digest, so the shared commit path only adds the durable rename.
+        return try commit(transfer, expecting: Expectation(sha256: digests.sha256, size: digests.size))
+    }
+
     private func moveToQuarantine(_ transfer: StagedTransfer, actual: SHA256Digest) throws(BlobStoreError) -> String {
         transfer.close()
         let target = quarantineDirectory.appendingPathComponent(Self.quarantineName(actual))

@@ -6,6 +6,9 @@ public enum SourceKind: String, Sendable, Codable, CaseIterable {
     case git
     /// The Hugging Face HTTP API (or a compatible server such as olah).
     case hub
+    /// Made in this store from another mirrored repo (the `-GGUF` repo that quantize on
+    /// ingest publishes); never synced from anywhere.
+    case derived
 }
 
 /// A repo the mirror tracks.
@@ -22,10 +25,16 @@ public struct MirrorRepo: Sendable, Equatable, Codable {
     public var revision: String?
     public var include: [String]
     public var exclude: [String]
+    /// Quantization presets (llama-quantize names such as Q4_K_M) to make of every verified
+    /// commit; the mirror only stores them, ModelIngest reads them.
+    public var quantize: [String]
+    /// For a `.derived` repo: the repo it is made from.
+    public var derivedFrom: String?
     public var addedAt: Date
 
     public init(id: String, source: SourceKind, url: String?, upstreamID: String, revision: String?,
-                include: [String], exclude: [String], addedAt: Date = Date()) {
+                include: [String], exclude: [String], quantize: [String] = [], derivedFrom: String? = nil,
+                addedAt: Date = Date()) {
         self.id = id
         self.source = source
         self.url = url
@@ -33,7 +42,40 @@ public struct MirrorRepo: Sendable, Equatable, Codable {
         self.revision = revision
         self.include = include
         self.exclude = exclude
+        self.quantize = quantize
+        self.derivedFrom = derivedFrom
         self.addedAt = addedAt
+    }
+}
+
+/// A file this store made from mirrored inputs (a quantized GGUF): what went in and how,
+/// and the stored blob that came out. `key` digests the inputs and the recipe, so the same
+/// work is recognised and never done twice.
+public struct DerivedArtifact: Sendable, Equatable {
+    public var key: SHA256Digest
+    public var sourceRepo: String
+    public var sourceCommit: String
+    /// The stored blobs the output was made from, in path order.
+    public var inputs: [SHA256Digest]
+    /// What was made, e.g. `quantize Q4_K_M`.
+    public var recipe: String
+    /// The program and version that made it (a new version that changes bytes makes anew).
+    public var producer: String
+    public var output: SHA256Digest
+    public var size: Int64
+    public var createdAt: Date
+
+    public init(key: SHA256Digest, sourceRepo: String, sourceCommit: String, inputs: [SHA256Digest], recipe: String,
+                producer: String, output: SHA256Digest, size: Int64, createdAt: Date = Date()) {
+        self.key = key
+        self.sourceRepo = sourceRepo
+        self.sourceCommit = sourceCommit
+        self.inputs = inputs
+        self.recipe = recipe
+        self.producer = producer
+        self.output = output
+        self.size = size
+        self.createdAt = createdAt
     }
 }
 
@@ -144,4 +186,33 @@ public protocol MirrorMetadataStore: Sendable {
 
     func recordQuarantine(_ record: QuarantineRecord) async throws
     func quarantineRecords() async throws -> [QuarantineRecord]
+
+    /// The artifact made with `key` (same inputs, recipe and producer), if any.
+    func artifact(key: SHA256Digest) async throws -> DerivedArtifact?
+    /// Records an artifact whose output blob is stored and recorded.
+    func recordArtifact(_ artifact: DerivedArtifact) async throws
+    /// Every artifact made from `repo`, newest first.
+    func artifacts(from repo: String) async throws -> [DerivedArtifact]
+}
+
+extension MirrorMetadataStore {
+    /// The published commit `revision` names in `repo`: a ref (`main`, `refs/heads/main`,
+    /// `v1.0`, `refs/tags/v1.0`) or a mirrored commit (40 hex). Without a revision: the one
+    /// the repo follows, else `main`, else its only ref. Nil when nothing published matches.
+    public func resolve(_ repo: MirrorRepo, revision requested: String?) async throws -> MirroredRevision? {
+        let refs = try await refs(of: repo.id)
+        let revisions = try await revisions(of: repo.id)
+        let revision = requested ?? repo.revision ?? "main"
+        func strip(_ text: String, _ prefix: String) -> String { text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text }
+        var commit: String?
+        for candidate in [revision, strip(revision, "refs/heads/"), strip(revision, "refs/tags/")] {
+            if let found = refs[candidate] { commit = found; break }
+        }
+        if commit == nil, revision.count == 40, revision.allSatisfy(\.isHexDigit) {
+            commit = revisions.first { $0.commit == revision.lowercased() }?.commit
+        }
+        if commit == nil, requested == nil, refs.count == 1 { commit = refs.values.first }
+        guard let commit else { return nil }
+        return revisions.first { $0.commit == commit }
+    }
 }

@@ -89,6 +89,41 @@ public final class SQLiteMirrorMetadata: MirrorMetadataStore {
                 );
                 """)
         }
+        // Quantize on ingest: the presets a repo asks for, repos derived from others (org/name-GGUF),
+        // and the artifacts made. SQLite cannot alter a CHECK, so mirror_repo is rebuilt; GRDB
+        // runs migrations with foreign keys off and checks them afterwards.
+        migrator.registerMigration("mirror v2: quantize presets, derived repos, artifacts") { db in
+            try db.execute(sql: """
+                CREATE TABLE mirror_repo_v2 (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    source TEXT NOT NULL CHECK (source IN ('git', 'hub', 'derived')),
+                    url TEXT,
+                    upstream_id TEXT NOT NULL,
+                    revision TEXT,
+                    include TEXT NOT NULL,
+                    exclude TEXT NOT NULL,
+                    quantize TEXT NOT NULL DEFAULT '[]',   -- JSON array of preset names
+                    derived_from TEXT,                     -- the source repo of a derived one
+                    added_at REAL NOT NULL
+                );
+                INSERT INTO mirror_repo_v2 (id, source, url, upstream_id, revision, include, exclude, added_at)
+                    SELECT id, source, url, upstream_id, revision, include, exclude, added_at FROM mirror_repo;
+                DROP TABLE mirror_repo;
+                ALTER TABLE mirror_repo_v2 RENAME TO mirror_repo;
+                CREATE TABLE mirror_artifact (
+                    key TEXT PRIMARY KEY NOT NULL,          -- sha256 of inputs + recipe + producer
+                    source_repo TEXT NOT NULL,
+                    source_commit TEXT NOT NULL,
+                    inputs TEXT NOT NULL,                   -- JSON array of input blob digests
+                    recipe TEXT NOT NULL,
+                    producer TEXT NOT NULL,
+                    output TEXT NOT NULL,                   -- a blob; gc may drop it, the record then only says what was made
+                    size INTEGER NOT NULL,
+                    created_at REAL NOT NULL
+                );
+                CREATE INDEX mirror_artifact_source ON mirror_artifact(source_repo);
+                """)
+        }
         return migrator
     }
 
@@ -97,13 +132,15 @@ public final class SQLiteMirrorMetadata: MirrorMetadataStore {
     public func upsertRepo(_ repo: MirrorRepo) async throws {
         try await pool.write { db in
             try db.execute(sql: """
-                INSERT INTO mirror_repo (id, source, url, upstream_id, revision, include, exclude, added_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO mirror_repo (id, source, url, upstream_id, revision, include, exclude, quantize, derived_from, added_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET source = excluded.source, url = excluded.url,
                     upstream_id = excluded.upstream_id, revision = excluded.revision,
-                    include = excluded.include, exclude = excluded.exclude
+                    include = excluded.include, exclude = excluded.exclude, quantize = excluded.quantize,
+                    derived_from = excluded.derived_from
                 """, arguments: [repo.id, repo.source.rawValue, repo.url, repo.upstreamID, repo.revision,
-                                 Self.json(repo.include), Self.json(repo.exclude), repo.addedAt.timeIntervalSince1970])
+                                 Self.json(repo.include), Self.json(repo.exclude), Self.json(repo.quantize), repo.derivedFrom,
+                                 repo.addedAt.timeIntervalSince1970])
         }
     }
 
@@ -130,6 +167,7 @@ public final class SQLiteMirrorMetadata: MirrorMetadataStore {
         MirrorRepo(id: row["id"], source: SourceKind(rawValue: row["source"]) ?? .git, url: row["url"],
                    upstreamID: row["upstream_id"], revision: row["revision"],
                    include: strings(row["include"]), exclude: strings(row["exclude"]),
+                   quantize: strings(row["quantize"]), derivedFrom: row["derived_from"],
                    addedAt: Date(timeIntervalSince1970: row["added_at"]))
     }
 
@@ -290,6 +328,41 @@ public final class SQLiteMirrorMetadata: MirrorMetadataStore {
                                  at: Date(timeIntervalSince1970: row["at"]))
             }
         }
+    }
+
+    // MARK: Artifacts
+
+    public func artifact(key: SHA256Digest) async throws -> DerivedArtifact? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM mirror_artifact WHERE key = ?", arguments: [key.hex]).flatMap(Self.artifact)
+        }
+    }
+
+    public func recordArtifact(_ artifact: DerivedArtifact) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO mirror_artifact (key, source_repo, source_commit, inputs, recipe, producer, output, size, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(key) DO UPDATE SET output = excluded.output, size = excluded.size, created_at = excluded.created_at
+                """, arguments: [artifact.key.hex, artifact.sourceRepo, artifact.sourceCommit, Self.json(artifact.inputs.map(\.hex)),
+                                 artifact.recipe, artifact.producer, artifact.output.hex, artifact.size,
+                                 artifact.createdAt.timeIntervalSince1970])
+        }
+    }
+
+    public func artifacts(from repo: String) async throws -> [DerivedArtifact] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM mirror_artifact WHERE source_repo = ? ORDER BY created_at DESC, recipe",
+                             arguments: [repo]).compactMap(Self.artifact)
+        }
+    }
+
+    private static func artifact(_ row: Row) -> DerivedArtifact? {
+        guard let key = SHA256Digest(hex: row["key"] as String), let output = SHA256Digest(hex: row["output"] as String) else { return nil }
+        return DerivedArtifact(key: key, sourceRepo: row["source_repo"], sourceCommit: row["source_commit"],
+                               inputs: strings(row["inputs"]).compactMap { SHA256Digest(hex: $0) }, recipe: row["recipe"],
+                               producer: row["producer"], output: output, size: row["size"],
+                               createdAt: Date(timeIntervalSince1970: row["created_at"]))
     }
 
     // MARK: JSON columns

@@ -52,7 +52,7 @@ public struct MirrorService: Sendable {
     public let blobs: LocalBlobStore
     public let metadata: any MirrorMetadataStore
     let cacheView: HubCacheView
-    let lineage: LineageStore?
+    public let lineage: LineageStore?
     let client: HTTPClient
     public let settings: MirrorSettings
     let logger: Logger
@@ -81,11 +81,14 @@ public struct MirrorService: Sendable {
     /// local path for `.git`; the git source is chosen when it looks like a URL or path.
     public func add(
         _ reference: String, source explicitSource: SourceKind?, as explicitID: String?, revision: String?,
-        include: [String], exclude: [String]
+        include: [String], exclude: [String], quantize: [String] = []
     ) async throws -> MirrorRepo {
         let looksLikeGit = reference.contains("://") || reference.hasPrefix("/") || reference.hasPrefix(".")
             || reference.hasPrefix("git@") || reference.hasSuffix(".git")
         let source = explicitSource ?? (looksLikeGit ? .git : .hub)
+        if source == .derived {
+            throw MirrorError("derived repos are made by lineage itself (quantize on ingest); add their source with --quantize instead")
+        }
         let id: String
         var url: String?
         let upstreamID: String
@@ -102,13 +105,16 @@ public struct MirrorService: Sendable {
             }
             id = try RepoID.validate(derived)
             upstreamID = id
-        case .hub:
+        case .hub, .derived:
             upstreamID = try RepoID.validate(reference)
             id = try RepoID.validate(explicitID ?? reference)
         }
         let existing = try await metadata.repo(id)
+        if let existing, existing.source == .derived {
+            throw MirrorError("\(id) is made here from \(existing.derivedFrom ?? "another repo") (quantize on ingest); choose another id")
+        }
         let repo = MirrorRepo(id: id, source: source, url: url, upstreamID: upstreamID, revision: revision,
-                              include: include, exclude: exclude, addedAt: existing?.addedAt ?? Date())
+                              include: include, exclude: exclude, quantize: quantize, addedAt: existing?.addedAt ?? Date())
         try await metadata.upsertRepo(repo)
         return repo
     }
@@ -150,8 +156,10 @@ public struct MirrorService: Sendable {
         return report
     }
 
-    private func source(for repo: MirrorRepo) -> any UpstreamSource {
+    private func source(for repo: MirrorRepo) throws -> any UpstreamSource {
         switch repo.source {
+        case .derived:
+            throw MirrorError("\(repo.id) is made here from \(repo.derivedFrom ?? "another repo") (quantize on ingest), not synced; sync \(repo.derivedFrom ?? "its source") instead")
         case .git:
             return GitSource(repo: repo, mirrorPath: gitMirrorPath(repo.id), client: client, retry: settings.retry,
                              logger: logger, hubToken: settings.token, hubHost: HTTPDownloader.host(of: settings.hubEndpoint))
@@ -164,7 +172,7 @@ public struct MirrorService: Sendable {
 
     private func sync(_ repo: MirrorRepo, into report: inout SyncReport) async throws {
         emit(.resolving(repo: repo.id))
-        let upstream = source(for: repo)
+        let upstream = try source(for: repo)
         let snapshot = try await upstream.snapshot()
         report.commit = snapshot.commit
         report.ref = snapshot.ref
@@ -249,6 +257,32 @@ public struct MirrorService: Sendable {
         report.published = true
         emit(.published(repo: repo.id, commit: snapshot.commit))
         ingestLineage(repo: repo, commit: snapshot.commit, into: &report)
+    }
+
+    /// The cache-view folder of a published commit: symlinks to hard links of the store's own
+    /// blobs, so whatever reads it reads the verified bytes (the quantizer's input).
+    public func snapshotDirectory(_ repoID: String, commit: String) -> URL {
+        cacheView.snapshotDirectory(repoID, commit: commit)
+    }
+
+    /// Runs `body` holding the store as a sync does, so `gc` cannot delete blobs it stored and
+    /// has not published yet.
+    public func holdingStore<T>(_ body: () async throws -> T) async throws -> T {
+        let lock = try StoreLock(root: root, exclusive: false)
+        defer { lock.release() }
+        return try await body()
+    }
+
+    /// Publishes a commit of a repo this store made (`org/name-GGUF`) from blobs already
+    /// committed and recorded: the repo record, the commit and its ref in one transaction, then
+    /// the cache view, as a sync publishes a mirrored one.
+    public func publishDerived(_ repo: MirrorRepo, commit: String, ref: String, files: [MirroredFile]) async throws {
+        precondition(repo.source == .derived, "publishDerived is for repos made here")
+        let lock = try StoreLock(root: root, exclusive: false)
+        defer { lock.release() }
+        try await metadata.upsertRepo(repo)
+        try await metadata.publish(repo: repo.id, commit: commit, ref: ref, files: files)
+        try cacheView.materialize(repoID: repo.id, commit: commit, ref: ref, files: files, store: blobs)
     }
 
     /// The blob already stored for `file`, if any (and not found rotten by a scrub).
