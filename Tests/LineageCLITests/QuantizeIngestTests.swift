@@ -83,7 +83,11 @@ import Glibc
         #expect(list.stdout.contains("acme/tiny\tgit\t") && list.stdout.contains("\tquantize=Q8_0,Q4_K_M"), "\(list.stdout)")
         #expect(list.stdout.contains("acme/tiny-GGUF\tderived\tfrom:acme/tiny\tdefault"), "\(list.stdout)")
         #expect(list.stdout.contains("  \(snapshots[0])\t2 files\t"), "\(list.stdout)")
-        let edge = try sql(cli, "SELECT parent_id, child_id, relation, provenance FROM edge WHERE child_id = 'acme/tiny-GGUF'")
+        let edge = try sql(cli, """
+            SELECT parent.id, child.id, edge.relation, edge.provenance FROM edge
+            JOIN node AS parent ON parent.key = edge.parent JOIN node AS child ON child.key = edge.child
+            WHERE child.id = 'acme/tiny-GGUF'
+            """)
         #expect(edge == "acme/tiny|acme/tiny-GGUF|quantized|declared\n", "\(edge)")
         #expect(try sql(cli, "SELECT kind FROM node WHERE id = 'acme/tiny-GGUF'") == "quantized\n")
 
