@@ -172,7 +172,7 @@ import Testing
     }
 
     @Test func thirtyTwoConcurrentClientsGetEveryByte() async throws {
-        let server = try await TestServer()
+        try await TestServer.with { server in
         var files: [TestServer.FileSpec] = []
         for index in 0..<8 {
             files.append(.init(path: "shard-\(index).bin", bytes: noise(1_000_000 + index * 4099, seed: UInt64(index + 11)), lfs: true))
@@ -197,7 +197,7 @@ import Testing
             #expect(status == 200)
             #expect(digest == expected[name], "\(name)")
         }
-        try await server.stop()
+        }
     }
 
     @Test func malformedPercentEncodingIsRefused() throws {

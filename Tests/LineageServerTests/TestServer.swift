@@ -59,6 +59,20 @@ final class TestServer: Sendable {
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
     }
 
+    /// Runs `body` against a new server and stops it whether `body` succeeds or throws: a
+    /// server left running (its HTTP client unshut) would crash the whole test process.
+    static func with<T>(_ body: (TestServer) async throws -> T) async throws -> T {
+        let server = try await TestServer()
+        do {
+            let result = try await body(server)
+            try await server.stop()
+            return result
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+    }
+
     func stop() async throws {
         try await client.shutdown()
         await group.triggerGracefulShutdown()
