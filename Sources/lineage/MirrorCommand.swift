@@ -56,9 +56,7 @@ func withMirror<T: Sendable>(
     let metadata = try SQLiteMirrorMetadata(storeDirectory: location)
     var logger = Logger(label: "lineage.mirror")
     logger.logLevel = ProcessInfo.processInfo.environment["LINEAGE_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
-    var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-    configuration.timeout = .init(connect: .seconds(15), read: .seconds(60))
-    configuration.decompression = .disabled
+    let configuration = MirrorHTTPClient.configuration(trust: try TrustedCAs.fromEnvironment())
     let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     let (events, continuation) = AsyncStream.makeStream(of: MirrorEvent.self, bufferingPolicy: .unbounded)
     let display = progress ? Task { await MirrorProgress().run(events) } : nil
