@@ -116,6 +116,24 @@ import Glibc
         #expect(!sync.stderr.contains(token) && !sync.stdout.contains(token))
     }
 
+    /// A large file kept in plain git (no LFS) comes out of the pack whole and byte-exact,
+    /// its size read from the object header and its bytes staged from libgit2's buffer.
+    @Test func largeFileInPlainGitIsMirroredFromThePack() throws {
+        let cli = try CLI()
+        let big = noise(24 << 20, seed: 99)
+        _ = try cli.makeUpstream("acme/plain", files: ["weights.bin": big, "config.json": MirrorGitTests.config], lfs: [])
+        let remote = cli.scratch.appendingPathComponent("upstream/acme/plain.git")
+        let packs = try FileManager.default.contentsOfDirectory(atPath: remote.appendingPathComponent("objects/pack").path)
+        #expect(try cli.run(["mirror", "add", "file://\(remote.path)"]).status == 0)
+        let sync = try cli.run(["mirror", "sync"])
+        #expect(sync.status == 0, "\(sync.stderr)")
+        #expect(sync.stdout.contains("2 files, 2 fetched"), "\(sync.stdout) \(packs)")
+        let mirrorPacks = try FileManager.default.contentsOfDirectory(atPath: cli.store.appendingPathComponent("git/acme/plain.git/objects/pack").path)
+        #expect(mirrorPacks.contains { $0.hasSuffix(".pack") }, "the fetch wrote no pack: \(mirrorPacks)")
+        #expect(try cli.loadOffline("acme/plain")["weights.bin"]?.sha256 == sha256Hex(big))
+        #expect(try cli.run(["mirror", "verify"]).status == 0)
+    }
+
     // MARK: ssh
 
     @Test func sshChecksTheHostKeyThenFetchesWithAKeyFileOrTheAgent() throws {

@@ -218,8 +218,37 @@ final class GitRepository {
         }
     }
 
+    /// Opens an existing bare mirror for reading only, e.g. a second handle for a task that
+    /// runs beside the one that owns the first (libgit2 handles are per thread of control).
+    static func openForReading(at path: URL) throws(GitError) -> GitRepository {
+        LibGit2.ensureInitialised()
+        var repository: OpaquePointer?
+        try GitError.check(git_repository_open_bare(&repository, path.path), "open", path.path)
+        return GitRepository(path: path, repository: repository!)
+    }
+
+    /// The blob's size from its object header: a large blob is not inflated to learn it.
     func blobSize(_ oid: GitObjectID) throws(GitError) -> Int64 {
-        try withBlob(oid) { blob in Int64(git_blob_rawsize(blob)) }
+        var database: OpaquePointer?
+        try GitError.check(git_repository_odb(&database, repository), "open the object database of", path.path)
+        defer { git_odb_free(database) }
+        var id = try Self.gitOID(oid)
+        var size = 0
+        var type = GIT_OBJECT_INVALID
+        try GitError.check(git_odb_read_header(&size, &type, database, &id), "read the header of blob", oid.hex)
+        return Int64(size)
+    }
+
+    /// Runs `body` over the blob's bytes in libgit2's own buffer (checked against the id on
+    /// read), without a copy. libgit2 inflates a packed object whole: there is no streaming
+    /// read out of a pack, so the buffer is as large as the blob.
+    func withBlobBytes<T>(_ oid: GitObjectID, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+        var id = try Self.gitOID(oid)
+        var blob: OpaquePointer?
+        try GitError.check(git_blob_lookup(&blob, repository, &id), "read blob", oid.hex)
+        defer { git_blob_free(blob) }
+        let size = Int(git_blob_rawsize(blob))
+        return try body(UnsafeRawBufferPointer(start: size > 0 ? git_blob_rawcontent(blob) : nil, count: size))
     }
 
     /// The blob's bytes, read from the object database (libgit2 checks them against the id).

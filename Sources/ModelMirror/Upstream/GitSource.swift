@@ -139,12 +139,16 @@ actor GitSource: UpstreamSource {
 
     nonisolated func fetch(_ file: UpstreamFile, commit: String, into transfer: StagedTransfer, reporter: FetchReporter) async throws {
         guard let pointer = file.lfs else {
-            // Small files: straight from the object database (libgit2 checks them against the
-            // id on read; the store checks the git hash again as they are staged).
-            let bytes = try await blobContents(file.treeOID!)
-            if transfer.offset > 0 { try transfer.restart() }
-            try transfer.append(bytes)
-            reporter.progress(Int64(bytes.count))
+            // Files stored in git: from the object database (libgit2 checks them against the id
+            // on read; the store checks the git hash again as they are staged), through a
+            // handle of this task's own and straight from libgit2's buffer, so a large blob is
+            // in memory once, not copied.
+            let reader = try GitRepository.openForReading(at: mirrorPath)
+            try reader.withBlobBytes(file.treeOID!) { bytes in
+                if transfer.offset > 0 { try transfer.restart() }
+                try transfer.append(bytes)
+                reporter.progress(Int64(bytes.count))
+            }
             return
         }
         switch await endpoint {
@@ -157,11 +161,6 @@ actor GitSource: UpstreamSource {
         case nil:
             throw GitSourceError(description: "no LFS endpoint for \(TransferError.redact(remoteURL))")
         }
-    }
-
-    private func blobContents(_ oid: GitObjectID) throws -> [UInt8] {
-        guard let repository else { throw GitSourceError(description: "internal: fetch before snapshot") }
-        return try repository.blobContents(oid)
     }
 
     /// The download action for `pointer`, asked for again when it is about to expire.
