@@ -19,7 +19,9 @@ cd "$(dirname "$0")/.."
 # mirror tests' readiness probe of olah.
 # g++, cmake: pip builds llama.cpp (llama-cpp-python) for the quantizer byte-identity tests.
 # chromium: the daemon's page is checked in a real headless browser.
-packages=(libsqlite3-dev libgit2-dev pkg-config graphviz fonts-wqy-zenhei git git-lfs sqlite3 ca-certificates g++ cmake openssl time curl chromium)
+# openssh-server: the git source's ssh transport is tested against a real sshd on 127.0.0.1
+# (run by the test with its own config, host key and authorized key; no system service).
+packages=(libsqlite3-dev libgit2-dev pkg-config graphviz fonts-wqy-zenhei git git-lfs sqlite3 ca-certificates g++ cmake openssl time curl chromium openssh-server)
 if ! command -v python3 >/dev/null; then packages+=(python3 python3-pip python3-venv); fi
 if [ "$mode" = "--build" ]; then packages=(libsqlite3-dev libgit2-dev pkg-config); fi
 if [ "$mode" = "--runtime" ]; then

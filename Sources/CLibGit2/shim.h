@@ -8,4 +8,9 @@
 static inline int lineage_git_set_strict_hash_verification(int enabled) {
     return git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, enabled);
 }
+
+// The CA bundle (PEM file) libgit2's TLS stream trusts instead of the system's.
+static inline int lineage_git_set_ssl_cert_file(const char *file) {
+    return git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, file, (const char *)0);
+}
 #endif

@@ -37,9 +37,7 @@ public struct Daemon: Sendable {
         let queue = try SQLiteJobQueue(storeDirectory: storeDirectory)
         try await TrackedRepos.register(configuration.repos, in: metadata)
         let settings = LiveSettings(configuration: configuration)
-        var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-        clientConfiguration.timeout = .init(connect: .seconds(15), read: .seconds(60))
-        clientConfiguration.decompression = .disabled
+        let clientConfiguration = MirrorHTTPClient.configuration(trust: try TrustedCAs.fromEnvironment())
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         let mirrorSettings = MirrorSettings(
             hubEndpoint: configuration.hub.endpoint, token: DaemonConfiguration.token(named: configuration.hub.tokenEnv))

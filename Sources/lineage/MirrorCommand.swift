@@ -16,7 +16,10 @@ struct MirrorCommand: AsyncParsableCommand {
             goes to <store>/quarantine with a record. Mirrored commits appear as a Hugging Face \
             cache in <store>/hub: HF_HUB_CACHE=<store>/hub HF_HUB_OFFLINE=1 loads them with no \
             network. HF_TOKEN (never logged) authenticates to the Hub; HF_ENDPOINT or --endpoint \
-            picks another Hub-compatible server.
+            picks another Hub-compatible server. Git remotes: GIT_SSL_CAINFO, else SSL_CERT_FILE, \
+            names the CA bundle https trusts (git and LFS alike); LINEAGE_GIT_TOKEN is the https \
+            basic password when a server asks; ssh uses LINEAGE_SSH_KEY, else ssh-agent, else \
+            ~/.ssh/id_*, and checks host keys against ~/.ssh/known_hosts (or LINEAGE_SSH_KNOWN_HOSTS).
             """,
         subcommands: [
             MirrorAddCommand.self, MirrorSyncCommand.self, MirrorListCommand.self, MirrorVerifyCommand.self,
@@ -57,9 +60,7 @@ func withMirror<T: Sendable>(
     let metadata = try SQLiteMirrorMetadata(storeDirectory: location)
     var logger = Logger(label: "lineage.mirror")
     logger.logLevel = ProcessInfo.processInfo.environment["LINEAGE_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
-    var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-    configuration.timeout = .init(connect: .seconds(15), read: .seconds(60))
-    configuration.decompression = .disabled
+    let configuration = MirrorHTTPClient.configuration(trust: try TrustedCAs.fromEnvironment())
     let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     let (events, continuation) = AsyncStream.makeStream(of: MirrorEvent.self, bufferingPolicy: .unbounded)
     let display = progress ? Task { await MirrorProgress().run(events) } : nil

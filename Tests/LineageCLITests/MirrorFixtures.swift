@@ -149,6 +149,27 @@ enum Safetensors {
     }
 }
 
+extension CLI {
+    /// Starts `python3 Tests/Scripts/<script> arguments --port-file <portFile>` (a test server
+    /// that binds 127.0.0.1 port 0 and writes the port it got) and waits for that port.
+    static func startServerScript(_ script: String, _ arguments: [String], portFile: URL) throws -> (Process, Int) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", packageRoot.appendingPathComponent("Tests/Scripts/\(script)").path]
+            + arguments + ["--port-file", portFile.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        var port = 0
+        for _ in 0..<200 {
+            if let text = try? String(contentsOf: portFile, encoding: .utf8), let value = Int(text) { port = value; break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        if port == 0 { Issue.record("\(script) did not start") }
+        return (process, port)
+    }
+}
+
 /// fault_hub.py: a Hub API + LFS batch server on 127.0.0.1 with injected faults.
 final class FaultServer {
     let process: Process
@@ -188,23 +209,12 @@ final class FaultServer {
         let manifestFile = directory.appendingPathComponent("manifest.json")
         try JSONSerialization.data(withJSONObject: ["repos": manifest]).write(to: manifestFile)
         try Data("{}".utf8).write(to: directory.appendingPathComponent("faults.json"))
-        let portFile = directory.appendingPathComponent("port")
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", CLI.packageRoot.appendingPathComponent("Tests/Scripts/fault_hub.py").path,
-                             "--manifest", manifestFile.path, "--faults", directory.appendingPathComponent("faults.json").path,
-                             "--log", directory.appendingPathComponent("requests.log").path, "--port-file", portFile.path,
-                             "--page-size", String(pageSize)]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        var port = 0
-        for _ in 0..<200 {
-            if let text = try? String(contentsOf: portFile, encoding: .utf8), let value = Int(text) { port = value; break }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        self.port = port
-        if port == 0 { Issue.record("fault_hub.py did not start") }
+        let started = try CLI.startServerScript("fault_hub.py", [
+            "--manifest", manifestFile.path, "--faults", directory.appendingPathComponent("faults.json").path,
+            "--log", directory.appendingPathComponent("requests.log").path, "--page-size", String(pageSize),
+        ], portFile: directory.appendingPathComponent("port"))
+        process = started.0
+        port = started.1
     }
 
     deinit {

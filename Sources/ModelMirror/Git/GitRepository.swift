@@ -18,15 +18,38 @@ public struct GitError: Error, Sendable, CustomStringConvertible {
 }
 
 /// libgit2's global state: initialised once per process, with hash verification on (every
-/// object read from the database is checked against its id).
+/// object read from the database is checked against its id) and the CA bundle of
+/// ``TrustedCAs`` (libgit2's TLS settings are global, so the environment is read once).
 enum LibGit2 {
-    private static let initialised: Bool = {
+    private static let initialised: Result<TrustedCAs, MirrorError> = {
         git_libgit2_init()
         lineage_git_set_strict_hash_verification(1)
-        return true
+        do throws(MirrorError) {
+            let trust = try TrustedCAs.fromEnvironment()
+            if let file = trust.file, lineage_git_set_ssl_cert_file(file) < 0 {
+                let message = git_error_last().map { String(cString: $0.pointee.message) } ?? "libgit2 refused it"
+                return .failure(MirrorError("\(trust.source): libgit2 cannot load those CA certificates (\(message)); point \(trust.variable!) at a PEM file of CA certificates"))
+            }
+            return .success(trust)
+        } catch {
+            return .failure(error)
+        }
     }()
 
     static func ensureInitialised() { _ = initialised }
+
+    /// Why a URL scheme cannot be fetched by this libgit2 build, nil when it can.
+    static func missingTransport(_ scheme: String) -> String? {
+        let features = UInt32(bitPattern: git_libgit2_features())
+        let (feature, name) = scheme == "ssh" ? (GIT_FEATURE_SSH, "ssh") : (GIT_FEATURE_HTTPS, "https")
+        guard scheme == "ssh" || scheme == "https", features & feature.rawValue == 0 else { return nil }
+        var major: Int32 = 0, minor: Int32 = 0, revision: Int32 = 0
+        git_libgit2_version(&major, &minor, &revision)
+        return "the system libgit2 (\(major).\(minor).\(revision)) was built without \(name), so \(name) remotes cannot be mirrored; install a libgit2 with \(name) (Debian's libgit2 has it) or use another URL of the repository"
+    }
+
+    /// The CAs git fetches trust; throws when the environment names an unusable bundle.
+    static func trust() throws(MirrorError) -> TrustedCAs { try initialised.get() }
 }
 
 /// One entry of a commit's tree, as git stores it (its name not yet checked).
@@ -89,32 +112,30 @@ final class GitRepository {
 
     /// Fetches every ref of origin, pruning refs that are gone upstream, and points HEAD at
     /// the remote's default branch. Returns that branch (`refs/heads/main`) when the remote
-    /// tells it.
+    /// tells it. Credentials and the TLS / ssh host key checks follow ``GitCredentials`` and
+    /// ``TrustedCAs``; a refusal by either fails with the cause and the fix.
     @discardableResult
-    func fetch() throws(GitError) -> String? {
+    func fetch(credentials: GitCredentials) throws -> String? {
         var remote: OpaquePointer?
         try GitError.check(git_remote_lookup(&remote, repository, "origin"), "find origin in", path.path)
         defer { git_remote_free(remote) }
         let url = String(cString: git_remote_url(remote))
+        let session = GitFetchSession(url: url, credentials: credentials, trust: try LibGit2.trust())
+        if let scheme = session.address?.scheme, let missing = LibGit2.missingTransport(scheme) {
+            throw GitError(operation: "fetch", target: session.redactedURL, message: missing, code: -1)
+        }
         var options = git_fetch_options()
-        try GitError.check(git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION)), "prepare fetch of", url)
+        try GitError.check(git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION)), "prepare fetch of", session.redactedURL)
         options.prune = GIT_FETCH_PRUNE
         options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL
         options.update_fetchhead = 0
-        // ssh: keys from the agent, once (libgit2 asks again after a refusal; the counter in
-        // the payload stops a loop).
-        var attempts: Int32 = 0
-        let code = withUnsafeMutablePointer(to: &attempts) { counter -> Int32 in
-            options.callbacks.payload = UnsafeMutableRawPointer(counter)
-            options.callbacks.credentials = { out, _, username, allowed, payload in
-                let counter = payload!.assumingMemoryBound(to: Int32.self)
-                counter.pointee += 1
-                guard counter.pointee == 1, allowed & GIT_CREDENTIAL_SSH_KEY.rawValue != 0 else { return GIT_PASSTHROUGH.rawValue }
-                return git_credential_ssh_key_from_agent(out, username)
-            }
-            return git_remote_fetch(remote, nil, &options, "lineage mirror sync")
+        session.install(into: &options.callbacks)
+        let code = withExtendedLifetime(session) { git_remote_fetch(remote, nil, &options, "lineage mirror sync") }
+        if code < 0, let failure = session.failure {
+            git_error_clear()
+            throw GitError(operation: "fetch", target: session.redactedURL, message: failure, code: code)
         }
-        try GitError.check(code, "fetch", url)
+        try GitError.check(code, "fetch", session.redactedURL)
         var buffer = git_buf()
         defer { git_buf_dispose(&buffer) }
         guard git_remote_default_branch(&buffer, remote) == 0, let pointer = buffer.ptr else {
@@ -197,8 +218,37 @@ final class GitRepository {
         }
     }
 
+    /// Opens an existing bare mirror for reading only, e.g. a second handle for a task that
+    /// runs beside the one that owns the first (libgit2 handles are per thread of control).
+    static func openForReading(at path: URL) throws(GitError) -> GitRepository {
+        LibGit2.ensureInitialised()
+        var repository: OpaquePointer?
+        try GitError.check(git_repository_open_bare(&repository, path.path), "open", path.path)
+        return GitRepository(path: path, repository: repository!)
+    }
+
+    /// The blob's size from its object header: a large blob is not inflated to learn it.
     func blobSize(_ oid: GitObjectID) throws(GitError) -> Int64 {
-        try withBlob(oid) { blob in Int64(git_blob_rawsize(blob)) }
+        var database: OpaquePointer?
+        try GitError.check(git_repository_odb(&database, repository), "open the object database of", path.path)
+        defer { git_odb_free(database) }
+        var id = try Self.gitOID(oid)
+        var size = 0
+        var type = GIT_OBJECT_INVALID
+        try GitError.check(git_odb_read_header(&size, &type, database, &id), "read the header of blob", oid.hex)
+        return Int64(size)
+    }
+
+    /// Runs `body` over the blob's bytes in libgit2's own buffer (checked against the id on
+    /// read), without a copy. libgit2 inflates a packed object whole: there is no streaming
+    /// read out of a pack, so the buffer is as large as the blob.
+    func withBlobBytes<T>(_ oid: GitObjectID, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+        var id = try Self.gitOID(oid)
+        var blob: OpaquePointer?
+        try GitError.check(git_blob_lookup(&blob, repository, &id), "read blob", oid.hex)
+        defer { git_blob_free(blob) }
+        let size = Int(git_blob_rawsize(blob))
+        return try body(UnsafeRawBufferPointer(start: size > 0 ? git_blob_rawcontent(blob) : nil, count: size))
     }
 
     /// The blob's bytes, read from the object database (libgit2 checks them against the id).

@@ -21,6 +21,8 @@ actor GitSource: UpstreamSource {
     /// Bearer token for LFS endpoints on the Hub's host (HF_TOKEN), never logged.
     let hubToken: String?
     let hubHost: String?
+    /// Tokens and ssh keys for the remote (``GitCredentials``), never logged.
+    let credentials: GitCredentials
 
     private var repository: GitRepository?
     private var endpoint: LFSEndpoint?
@@ -36,6 +38,14 @@ actor GitSource: UpstreamSource {
         self.logger = logger
         self.hubToken = hubToken
         self.hubHost = hubHost
+        var credentials = GitCredentials.fromEnvironment()
+        // The Hub's git remotes take the Hub token as the basic password.
+        if credentials.token == nil, let hubToken, !hubToken.isEmpty, let hubHost,
+           GitRemoteAddress(repo.url ?? "")?.host.lowercased() == hubHost {
+            credentials.token = hubToken
+            credentials.tokenVariable = "HF_TOKEN"
+        }
+        self.credentials = credentials
     }
 
     struct GitSourceError: Error, CustomStringConvertible {
@@ -55,7 +65,7 @@ actor GitSource: UpstreamSource {
         }
         let repository = try GitRepository.openMirror(at: mirrorPath, remoteURL: remoteURL)
         self.repository = repository
-        try repository.fetch()
+        try repository.fetch(credentials: credentials)
         let (commit, ref) = try repository.resolve(repo.revision)
         self.ref = ref
         var snapshot = UpstreamSnapshot(commit: commit.hex, ref: ref, files: [], refused: [], skipped: [])
@@ -129,12 +139,16 @@ actor GitSource: UpstreamSource {
 
     nonisolated func fetch(_ file: UpstreamFile, commit: String, into transfer: StagedTransfer, reporter: FetchReporter) async throws {
         guard let pointer = file.lfs else {
-            // Small files: straight from the object database (libgit2 checks them against the
-            // id on read; the store checks the git hash again as they are staged).
-            let bytes = try await blobContents(file.treeOID!)
-            if transfer.offset > 0 { try transfer.restart() }
-            try transfer.append(bytes)
-            reporter.progress(Int64(bytes.count))
+            // Files stored in git: from the object database (libgit2 checks them against the id
+            // on read; the store checks the git hash again as they are staged), through a
+            // handle of this task's own and straight from libgit2's buffer, so a large blob is
+            // in memory once, not copied.
+            let reader = try GitRepository.openForReading(at: mirrorPath)
+            try reader.withBlobBytes(file.treeOID!) { bytes in
+                if transfer.offset > 0 { try transfer.restart() }
+                try transfer.append(bytes)
+                reporter.progress(Int64(bytes.count))
+            }
             return
         }
         switch await endpoint {
@@ -147,11 +161,6 @@ actor GitSource: UpstreamSource {
         case nil:
             throw GitSourceError(description: "no LFS endpoint for \(TransferError.redact(remoteURL))")
         }
-    }
-
-    private func blobContents(_ oid: GitObjectID) throws -> [UInt8] {
-        guard let repository else { throw GitSourceError(description: "internal: fetch before snapshot") }
-        return try repository.blobContents(oid)
     }
 
     /// The download action for `pointer`, asked for again when it is about to expire.
@@ -173,9 +182,17 @@ actor GitSource: UpstreamSource {
         }
     }
 
+    /// The Hub's LFS endpoints take HF_TOKEN as a bearer token; another https endpoint on the
+    /// git remote's own host gets the git token as basic credentials (what git-lfs sends from
+    /// git's credential helper).
     private func authHeaders(for url: String) -> [(String, String)] {
-        guard let hubToken, !hubToken.isEmpty, let hubHost, HTTPDownloader.host(of: url) == hubHost else { return [] }
-        return [("Authorization", "Bearer \(hubToken)")]
+        if let hubToken, !hubToken.isEmpty, let hubHost, HTTPDownloader.host(of: url) == hubHost {
+            return [("Authorization", "Bearer \(hubToken)")]
+        }
+        if let remote = GitRemoteAddress(remoteURL), let basic = credentials.basicAuthorization(remote: remote, endpoint: url) {
+            return [basic]
+        }
+        return []
     }
 
     /// git-lfs's standalone file transfer: the object is a file under the remote's
