@@ -134,7 +134,7 @@ enum TrackedRepos {
             let existing = try await metadata.repo(tracked.id)
             let repo = MirrorRepo(
                 id: tracked.id, source: tracked.source, url: tracked.url, upstreamID: tracked.upstreamID ?? tracked.id,
-                revision: tracked.revision, include: tracked.include, exclude: tracked.exclude,
+                revision: tracked.revisions.first, include: tracked.include, exclude: tracked.exclude,
                 addedAt: existing?.addedAt ?? Date())
             if repo != existing { try await metadata.upsertRepo(repo) }
         }

@@ -16,7 +16,7 @@ import Yams
 /// repos:
 ///   - id: TheBloke/Taiwan-LLaMa-v1.0-GGUF
 ///     source: hub
-///     revision: main
+///     revisions: [main, v1.0]     # or `revision: main`, the one-item shorthand
 ///     include: ["*.json", "*.md"]
 ///     quantize: [Q4_0]
 ///     interval: 6h
@@ -69,7 +69,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public var url: String?
         /// The upstream's own id when it differs from `id` (a Hub repo mirrored under another name).
         public var upstreamID: String?
-        public var revision: String?
+        /// Branches, tags or commits to mirror and serve, each synced and kept on its own
+        /// (`revision: X` is `revisions: [X]`). Empty: the upstream's default branch. The
+        /// first is the one served when a request names no revision.
+        public var revisions: [String]
         public var include: [String]
         public var exclude: [String]
         public var quantize: [String]
@@ -188,7 +191,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     }
 
     private static func trackedRepo(_ entry: ConfigNode) throws(ConfigurationError) -> TrackedRepo {
-        let fields = try entry.mapping(allowed: ["id", "source", "url", "upstream_id", "revision", "include", "exclude", "quantize", "interval"])
+        let fields = try entry.mapping(allowed: ["id", "source", "url", "upstream_id", "revision", "revisions", "include", "exclude", "quantize", "interval"])
         guard let idField = fields["id"] else { throw entry.error("a tracked repo needs an id (ORG/NAME)") }
         let id: String
         do {
@@ -214,15 +217,52 @@ public struct DaemonConfiguration: Sendable, Equatable {
             // A local path, relative to the configuration file like `store`.
             url = URL(fileURLWithPath: entry.file).deletingLastPathComponent().appendingPathComponent(path).standardizedFileURL.path
         }
+        let revisions = try revisions(fields, of: id, entry: entry)
         let quantize = try fields["quantize"]?.strings() ?? []
         for preset in quantize where !quantizationPresets.contains(preset) {
             throw fields["quantize"]!.error("unknown quantization '\(preset)' (allowed: \(quantizationPresets.sorted().joined(separator: ", ")))")
         }
         return TrackedRepo(
             id: id, source: source, url: url, upstreamID: try fields["upstream_id"]?.string(),
-            revision: try fields["revision"]?.string(), include: try fields["include"]?.strings() ?? [],
+            revisions: revisions, include: try fields["include"]?.strings() ?? [],
             exclude: try fields["exclude"]?.strings() ?? [], quantize: quantize,
             interval: try fields["interval"]?.duration() ?? defaultSyncInterval, line: entry.line)
+    }
+
+    /// The sync jobs a repo gets, by job payload: one per configured revision, or "" for a
+    /// repo without any (the revision the mirror recorded for it: `lineage mirror add
+    /// --revision`, else the upstream's default branch).
+    public func syncPayloads(for repo: String) -> [String] {
+        guard let tracked = repos.first(where: { $0.id == repo }), !tracked.revisions.isEmpty else { return [""] }
+        return tracked.revisions
+    }
+
+    /// `revision: X` or `revisions: [X, Y]` (never both): branch, tag or commit names, each
+    /// once, without whitespace (they become ref names and URL components).
+    private static func revisions(_ fields: [String: ConfigNode], of id: String, entry: ConfigNode) throws(ConfigurationError) -> [String] {
+        if let single = fields["revision"], fields["revisions"] != nil {
+            let lines = [single.line, fields["revisions"]?.line].compactMap { $0 }
+            throw ConfigurationError(file: entry.file, line: lines.max(), field: entry.path,
+                                     message: "repo '\(id)' has both revision and revisions; keep one (revision: X is revisions: [X])")
+        }
+        var names: [(String, ConfigNode)] = []
+        if let single = fields["revision"] {
+            names = [(try single.string(), single)]
+        } else if let list = fields["revisions"] {
+            for item in try list.sequence() { names.append((try item.string(), item)) }
+            guard !names.isEmpty else {
+                throw list.error("repo '\(id)' lists no revisions; name at least one branch, tag or commit, or drop the key for the default branch")
+            }
+        }
+        var seen: Set<String> = []
+        for (name, node) in names {
+            guard !name.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7f } == true }),
+                  !name.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == ".." }) else {
+                throw node.error("'\(name)' is not a branch, tag or commit name")
+            }
+            guard seen.insert(name).inserted else { throw node.error("revision '\(name)' is listed twice for repo '\(id)'") }
+        }
+        return names.map(\.0)
     }
 
     /// Reads a token from the environment variable the configuration names.
