@@ -85,12 +85,14 @@ public struct Daemon: Sendable {
 }
 
 /// Reloads the configuration on SIGHUP.
-struct ConfigurationReloader: Service {
+struct ConfigurationReloader: Service, CustomStringConvertible {
     let file: String?
     let settings: LiveSettings
     let metadata: any MirrorMetadataStore
     let signals: UnixSignalsSequence
     let logger: Logger
+
+    var description: String { "ConfigurationReloader" }
 
     func run() async throws {
         for await _ in signals.cancelOnGracefulShutdown() {
@@ -108,11 +110,16 @@ struct ConfigurationReloader: Service {
         do {
             next = try DaemonConfiguration.load(file: file)
         } catch {
-            logger.error("configuration refused, keeping the running one: \(error)", metadata: ["file": .string(file)])
+            var fields: Logger.Metadata = ["file": .string(file)]
+            if let line = error.line { fields["line"] = .stringConvertible(line) }
+            if let field = error.field, !field.isEmpty { fields["field"] = .string(field) }
+            logger.error("configuration refused, keeping the running one: \(error)", metadata: fields)
             return
         }
-        if next.listen != current.listen || next.store != current.store {
-            logger.warning("listen address and store change only on restart; the rest of \(file) is applied now")
+        if next.listen != current.listen || next.store != current.store || next.logFormat != current.logFormat
+            || next.logLevel != current.logLevel {
+            logger.warning("listen address, store and log settings change only on restart; the rest of \(file) is applied now",
+                           metadata: ["file": .string(file)])
         }
         do {
             try await TrackedRepos.register(next.repos, in: metadata)
@@ -122,7 +129,10 @@ struct ConfigurationReloader: Service {
             return
         }
         await settings.replace(with: next)
-        logger.notice("configuration reloaded", metadata: ["file": .string(file), "repos": .stringConvertible(next.repos.count)])
+        logger.notice("configuration reloaded", metadata: [
+            "file": .string(file), "repos": .stringConvertible(next.repos.count),
+            "revisions": .stringConvertible(next.repos.reduce(0) { $0 + max(1, $1.revisions.count) }),
+        ])
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import ModelMirror
 import Yams
 
@@ -11,6 +12,8 @@ import Yams
 /// admin_token_env: LINEAGE_ADMIN_TOKEN
 /// workers: 2
 /// scrub_interval: 24h
+/// log_format: json                # or text; default: json unless standard error is a terminal
+/// log_level: info
 /// upstreams:
 ///   hub: { endpoint: https://huggingface.co, token_env: HF_TOKEN }
 /// repos:
@@ -87,6 +90,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var adminTokenEnv: String?
     public var workers: Int
     public var scrubInterval: Duration
+    /// nil: JSON unless standard error is a terminal. Both change on restart, not on reload
+    /// (swift-log's handler is chosen once per process).
+    public var logFormat: LogFormat?
+    public var logLevel: Logger.Level?
     public var hub: Upstream
     public var repos: [TrackedRepo]
 
@@ -107,6 +114,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         adminTokenEnv = "LINEAGE_ADMIN_TOKEN"
         workers = 2
         scrubInterval = .seconds(24 * 3600)
+        logFormat = nil
+        logLevel = nil
         hub = Upstream(endpoint: "https://huggingface.co", tokenEnv: "HF_TOKEN")
         repos = []
     }
@@ -140,7 +149,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         var configuration = DaemonConfiguration()
         configuration.file = file
         let top = ConfigNode(node: root, file: file, path: "")
-        let fields = try top.mapping(allowed: ["store", "listen", "admin_token_env", "workers", "scrub_interval", "upstreams", "repos"])
+        let fields = try top.mapping(allowed: [
+            "store", "listen", "admin_token_env", "workers", "scrub_interval", "log_format", "log_level", "upstreams", "repos",
+        ])
         if let store = fields["store"] {
             let value = try store.string()
             // Relative to the configuration file, so a checked-in example works from any directory.
@@ -162,6 +173,20 @@ public struct DaemonConfiguration: Sendable, Equatable {
             configuration.workers = value
         }
         if let scrub = fields["scrub_interval"] { configuration.scrubInterval = try scrub.duration() }
+        if let format = fields["log_format"] {
+            let value = try format.string()
+            guard let parsed = LogFormat(rawValue: value) else {
+                throw format.error("unknown log format '\(value)' (allowed: \(LogFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            configuration.logFormat = parsed
+        }
+        if let level = fields["log_level"] {
+            let value = try level.string()
+            guard let parsed = Logger.Level(rawValue: value) else {
+                throw level.error("unknown log level '\(value)' (allowed: \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            configuration.logLevel = parsed
+        }
         if let upstreams = fields["upstreams"] {
             let entries = try upstreams.mapping(allowed: ["hub"])
             if let hub = entries["hub"] {

@@ -18,7 +18,7 @@ import Glibc
 /// them), nothing unverified is published, and the job is released to the queue without
 /// counting an attempt. A daemon killed with -9 leaves its jobs `running`; the next start
 /// on this host requeues those whose process is gone.
-public struct JobRunner: Service {
+public struct JobRunner: Service, CustomStringConvertible {
     let queue: SQLiteJobQueue
     let work: any JobWork
     let settings: LiveSettings
@@ -38,6 +38,9 @@ public struct JobRunner: Service {
         self.tick = tick
         host = ProcessInfo.processInfo.hostName
     }
+
+    /// What service-lifecycle logs for this service: its name, not every field it holds.
+    public var description: String { "JobRunner" }
 
     public func run() async throws {
         let recovered = try await queue.recover(host: host, isAlive: { kill($0, 0) == 0 || errno == EPERM })

@@ -40,6 +40,21 @@ public struct MirrorSettings: Sendable {
     }
 }
 
+/// The token never shows when the settings are printed or reflected (service-lifecycle logs
+/// its services' descriptions at debug level, and the daemon's services hold these settings).
+extension MirrorSettings: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String {
+        "MirrorSettings(hubEndpoint: \(hubEndpoint), token: \(token == nil ? "none" : "<redacted>"), concurrency: \(concurrency))"
+    }
+
+    public var debugDescription: String { description }
+
+    public var customMirror: Mirror {
+        Mirror(self, children: ["hubEndpoint": hubEndpoint, "token": token == nil ? "none" : "<redacted>", "retry": retry,
+                                "concurrency": concurrency, "endpointIsExplicit": endpointIsExplicit])
+    }
+}
+
 public struct MirrorError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
