@@ -24,10 +24,17 @@ cd "$(dirname "$0")/.."
 packages=(libsqlite3-dev libgit2-dev pkg-config graphviz fonts-wqy-zenhei git git-lfs sqlite3 ca-certificates g++ cmake openssl time curl chromium openssh-server)
 if ! command -v python3 >/dev/null; then packages+=(python3 python3-pip python3-venv); fi
 if [ "$mode" = "--build" ]; then packages=(libsqlite3-dev libgit2-dev pkg-config); fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 if [ "$mode" = "--runtime" ]; then
-  # libgit2's runtime package is versioned (libgit2-1.5 on Debian 12): the one libgit2-dev names.
-  apt-get update -qq
-  libgit2=$(apt-cache depends libgit2-dev | awk '/Depends: libgit2-[0-9]/ {print $2; exit}')
+  # libgit2's runtime package is versioned (libgit2-1.5 on Debian 12): the one installed, else
+  # the one libgit2-dev names. apt is asked only when it is missing, so that an image whose base
+  # already has everything builds offline (scripts/check-image.sh).
+  libgit2=$(dpkg-query -W -f='${Package} ${Status}\n' 'libgit2-1*' 2>/dev/null | awk '/install ok installed/ {print $1; exit}' || true)
+  if [ -z "$libgit2" ]; then
+    $sudo apt-get update -qq
+    libgit2=$(apt-cache depends libgit2-dev | awk '/Depends: libgit2-[0-9]/ {print $2; exit}')
+  fi
   packages=(libsqlite3-0 "${libgit2:-libgit2-1.5}" graphviz fonts-wqy-zenhei ca-certificates curl)
 fi
 
@@ -36,8 +43,6 @@ for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
 if ((${#missing[@]})); then
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
   echo "setup: installing ${missing[*]}" >&2
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -8,7 +8,8 @@ import ModelMirror
 ///
 /// - `POST /api/mirror/repos` `{"id": "org/name", "source": "hub"|"git", "url"?: …, "revision"?: …,
 ///   "include"?: […], "exclude"?: […]}`: track a repo (and queue its first sync)
-/// - `POST /api/mirror/repos/{org}/{name}/sync`: queue a sync now
+/// - `POST /api/mirror/repos/{org}/{name}/sync`: queue a sync now, one job per configured
+///   revision (`job` is the first, `jobs` all of them)
 ///
 /// and, open to all, `GET /api/mirror/jobs`: the queue.
 struct AdminAPI: Sendable {
@@ -23,6 +24,7 @@ struct AdminAPI: Sendable {
             let body: JSONValue = .array(jobs.map { job in
                 .object([
                     ("id", .int(job.id)), ("kind", .string(job.kind.rawValue)), ("repo", .string(job.repo)),
+                    ("revision", job.kind == .sync && !job.payload.isEmpty ? .string(job.payload) : .null),
                     ("state", .string(job.state.rawValue)), ("attempts", .int(Int64(job.attempts))),
                     ("run_after", .string(formatter.string(from: job.runAfter))),
                     ("last_error", job.lastError.map(JSONValue.string) ?? .null),
@@ -64,13 +66,17 @@ struct AdminAPI: Sendable {
                 throw HubError.badRequest("\(error)")
             }
             let job = try await queue.enqueue(.sync, repo: repo.id)
-            return HubAPI<BasicRequestContext>.json(.object([("repo", .string(repo.id)), ("job", .int(job))]))
+            return HubAPI<BasicRequestContext>.json(.object([("repo", .string(repo.id)), ("job", .int(job)), ("jobs", .array([.int(job)]))]))
         }
         admin.post("/repos/:org/:name/sync") { _, context in
             let id = try HubAPI<BasicRequestContext>.repoID(context.parameters.require("org"), context.parameters.require("name"))
             guard try await mirror.metadata.repo(id) != nil else { throw HubError.repoNotFound(id) }
-            let job = try await queue.enqueue(.sync, repo: id)
-            return HubAPI<BasicRequestContext>.json(.object([("repo", .string(id)), ("job", .int(job))]))
+            // Every revision the configuration lists for the repo, each its own job.
+            var jobs: [Int64] = []
+            for revision in await settings.configuration.syncPayloads(for: id) {
+                jobs.append(try await queue.enqueue(.sync, repo: id, payload: revision))
+            }
+            return HubAPI<BasicRequestContext>.json(.object([("repo", .string(id)), ("job", .int(jobs[0])), ("jobs", .array(jobs.map(JSONValue.int)))]))
         }
     }
 }

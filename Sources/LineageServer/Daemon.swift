@@ -83,12 +83,14 @@ public struct Daemon: Sendable {
 }
 
 /// Reloads the configuration on SIGHUP.
-struct ConfigurationReloader: Service {
+struct ConfigurationReloader: Service, CustomStringConvertible {
     let file: String?
     let settings: LiveSettings
     let metadata: any MirrorMetadataStore
     let signals: UnixSignalsSequence
     let logger: Logger
+
+    var description: String { "ConfigurationReloader" }
 
     func run() async throws {
         for await _ in signals.cancelOnGracefulShutdown() {
@@ -106,11 +108,16 @@ struct ConfigurationReloader: Service {
         do {
             next = try DaemonConfiguration.load(file: file)
         } catch {
-            logger.error("configuration refused, keeping the running one: \(error)", metadata: ["file": .string(file)])
+            var fields: Logger.Metadata = ["file": .string(file)]
+            if let line = error.line { fields["line"] = .stringConvertible(line) }
+            if let field = error.field, !field.isEmpty { fields["field"] = .string(field) }
+            logger.error("configuration refused, keeping the running one: \(error)", metadata: fields)
             return
         }
-        if next.listen != current.listen || next.store != current.store {
-            logger.warning("listen address and store change only on restart; the rest of \(file) is applied now")
+        if next.listen != current.listen || next.store != current.store || next.logFormat != current.logFormat
+            || next.logLevel != current.logLevel {
+            logger.warning("listen address, store and log settings change only on restart; the rest of \(file) is applied now",
+                           metadata: ["file": .string(file)])
         }
         do {
             try await TrackedRepos.register(next.repos, in: metadata)
@@ -120,7 +127,10 @@ struct ConfigurationReloader: Service {
             return
         }
         await settings.replace(with: next)
-        logger.notice("configuration reloaded", metadata: ["file": .string(file), "repos": .stringConvertible(next.repos.count)])
+        logger.notice("configuration reloaded", metadata: [
+            "file": .string(file), "repos": .stringConvertible(next.repos.count),
+            "revisions": .stringConvertible(next.repos.reduce(0) { $0 + max(1, $1.revisions.count) }),
+        ])
     }
 }
 
@@ -132,7 +142,7 @@ enum TrackedRepos {
             let existing = try await metadata.repo(tracked.id)
             let repo = MirrorRepo(
                 id: tracked.id, source: tracked.source, url: tracked.url, upstreamID: tracked.upstreamID ?? tracked.id,
-                revision: tracked.revision, include: tracked.include, exclude: tracked.exclude,
+                revision: tracked.revisions.first, include: tracked.include, exclude: tracked.exclude,
                 quantize: tracked.quantize, addedAt: existing?.addedAt ?? Date())
             if repo != existing { try await metadata.upsertRepo(repo) }
         }

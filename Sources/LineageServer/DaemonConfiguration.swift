@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import ModelIngest
 import ModelMirror
 import Yams
@@ -12,12 +13,14 @@ import Yams
 /// admin_token_env: LINEAGE_ADMIN_TOKEN
 /// workers: 2
 /// scrub_interval: 24h
+/// log_format: json                # or text; default: json unless standard error is a terminal
+/// log_level: info
 /// upstreams:
 ///   hub: { endpoint: https://huggingface.co, token_env: HF_TOKEN }
 /// repos:
 ///   - id: TheBloke/Taiwan-LLaMa-v1.0-GGUF
 ///     source: hub
-///     revision: main
+///     revisions: [main, v1.0]     # or `revision: main`, the one-item shorthand
 ///     include: ["*.json", "*.md"]
 ///     quantize: [Q4_0]
 ///     interval: 6h
@@ -70,7 +73,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public var url: String?
         /// The upstream's own id when it differs from `id` (a Hub repo mirrored under another name).
         public var upstreamID: String?
-        public var revision: String?
+        /// Branches, tags or commits to mirror and serve, each synced and kept on its own
+        /// (`revision: X` is `revisions: [X]`). Empty: the upstream's default branch. The
+        /// first is the one served when a request names no revision.
+        public var revisions: [String]
         public var include: [String]
         public var exclude: [String]
         public var quantize: [String]
@@ -85,6 +91,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var adminTokenEnv: String?
     public var workers: Int
     public var scrubInterval: Duration
+    /// nil: JSON unless standard error is a terminal. Both change on restart, not on reload
+    /// (swift-log's handler is chosen once per process).
+    public var logFormat: LogFormat?
+    public var logLevel: Logger.Level?
     public var hub: Upstream
     public var repos: [TrackedRepo]
 
@@ -100,6 +110,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         adminTokenEnv = "LINEAGE_ADMIN_TOKEN"
         workers = 2
         scrubInterval = .seconds(24 * 3600)
+        logFormat = nil
+        logLevel = nil
         hub = Upstream(endpoint: "https://huggingface.co", tokenEnv: "HF_TOKEN")
         repos = []
     }
@@ -133,7 +145,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         var configuration = DaemonConfiguration()
         configuration.file = file
         let top = ConfigNode(node: root, file: file, path: "")
-        let fields = try top.mapping(allowed: ["store", "listen", "admin_token_env", "workers", "scrub_interval", "upstreams", "repos"])
+        let fields = try top.mapping(allowed: [
+            "store", "listen", "admin_token_env", "workers", "scrub_interval", "log_format", "log_level", "upstreams", "repos",
+        ])
         if let store = fields["store"] {
             let value = try store.string()
             // Relative to the configuration file, so a checked-in example works from any directory.
@@ -155,6 +169,20 @@ public struct DaemonConfiguration: Sendable, Equatable {
             configuration.workers = value
         }
         if let scrub = fields["scrub_interval"] { configuration.scrubInterval = try scrub.duration() }
+        if let format = fields["log_format"] {
+            let value = try format.string()
+            guard let parsed = LogFormat(rawValue: value) else {
+                throw format.error("unknown log format '\(value)' (allowed: \(LogFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            configuration.logFormat = parsed
+        }
+        if let level = fields["log_level"] {
+            let value = try level.string()
+            guard let parsed = Logger.Level(rawValue: value) else {
+                throw level.error("unknown log level '\(value)' (allowed: \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            configuration.logLevel = parsed
+        }
         if let upstreams = fields["upstreams"] {
             let entries = try upstreams.mapping(allowed: ["hub"])
             if let hub = entries["hub"] {
@@ -184,7 +212,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     }
 
     private static func trackedRepo(_ entry: ConfigNode) throws(ConfigurationError) -> TrackedRepo {
-        let fields = try entry.mapping(allowed: ["id", "source", "url", "upstream_id", "revision", "include", "exclude", "quantize", "interval"])
+        let fields = try entry.mapping(allowed: ["id", "source", "url", "upstream_id", "revision", "revisions", "include", "exclude", "quantize", "interval"])
         guard let idField = fields["id"] else { throw entry.error("a tracked repo needs an id (ORG/NAME)") }
         let id: String
         do {
@@ -211,6 +239,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
             // A local path, relative to the configuration file like `store`.
             url = URL(fileURLWithPath: entry.file).deletingLastPathComponent().appendingPathComponent(path).standardizedFileURL.path
         }
+        let revisions = try revisions(fields, of: id, entry: entry)
         var quantize = try fields["quantize"]?.strings() ?? []
         do {
             quantize = try QuantizeIngest.presetNames(quantize)
@@ -219,9 +248,45 @@ public struct DaemonConfiguration: Sendable, Equatable {
         }
         return TrackedRepo(
             id: id, source: source, url: url, upstreamID: try fields["upstream_id"]?.string(),
-            revision: try fields["revision"]?.string(), include: try fields["include"]?.strings() ?? [],
+            revisions: revisions, include: try fields["include"]?.strings() ?? [],
             exclude: try fields["exclude"]?.strings() ?? [], quantize: quantize,
             interval: try fields["interval"]?.duration() ?? defaultSyncInterval, line: entry.line)
+    }
+
+    /// The sync jobs a repo gets, by job payload: one per configured revision, or "" for a
+    /// repo without any (the revision the mirror recorded for it: `lineage mirror add
+    /// --revision`, else the upstream's default branch).
+    public func syncPayloads(for repo: String) -> [String] {
+        guard let tracked = repos.first(where: { $0.id == repo }), !tracked.revisions.isEmpty else { return [""] }
+        return tracked.revisions
+    }
+
+    /// `revision: X` or `revisions: [X, Y]` (never both): branch, tag or commit names, each
+    /// once, without whitespace (they become ref names and URL components).
+    private static func revisions(_ fields: [String: ConfigNode], of id: String, entry: ConfigNode) throws(ConfigurationError) -> [String] {
+        if let single = fields["revision"], fields["revisions"] != nil {
+            let lines = [single.line, fields["revisions"]?.line].compactMap { $0 }
+            throw ConfigurationError(file: entry.file, line: lines.max(), field: entry.path,
+                                     message: "repo '\(id)' has both revision and revisions; keep one (revision: X is revisions: [X])")
+        }
+        var names: [(String, ConfigNode)] = []
+        if let single = fields["revision"] {
+            names = [(try single.string(), single)]
+        } else if let list = fields["revisions"] {
+            for item in try list.sequence() { names.append((try item.string(), item)) }
+            guard !names.isEmpty else {
+                throw list.error("repo '\(id)' lists no revisions; name at least one branch, tag or commit, or drop the key for the default branch")
+            }
+        }
+        var seen: Set<String> = []
+        for (name, node) in names {
+            guard !name.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7f } == true }),
+                  !name.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == ".." }) else {
+                throw node.error("'\(name)' is not a branch, tag or commit name")
+            }
+            guard seen.insert(name).inserted else { throw node.error("revision '\(name)' is listed twice for repo '\(id)'") }
+        }
+        return names.map(\.0)
     }
 
     /// Reads a token from the environment variable the configuration names.

@@ -5,6 +5,8 @@ import Foundation
 public enum JSONValue: Sendable, Equatable {
     case string(String)
     case int(Int64)
+    /// A finite number (callers map infinities and NaN, which JSON cannot spell).
+    case number(Double)
     case bool(Bool)
     case null
     case array([JSONValue])
@@ -30,6 +32,7 @@ public enum JSONText {
         switch value {
         case .string(let text): quote(text, into: &out)
         case .int(let number): out += String(number)
+        case .number(let number): out += number.isFinite ? "\(number)" : "null"
         case .bool(let flag): out += flag ? "true" : "false"
         case .null: out += "null"
         case .array(let items):

@@ -129,16 +129,34 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let route = Self.route(request.uri.path)
         do {
             let response = try await next(request, context)
-            metrics.request(route: route, status: response.status.code, seconds: Self.seconds(since: start))
+            let seconds = Self.seconds(since: start)
+            metrics.request(route: route, status: response.status.code, seconds: seconds)
+            if response.status.code >= 400 {
+                log(request, context: context, status: response.status.code, seconds: seconds,
+                    code: response.headers[HTTPField.Name("X-Error-Code")!], error: nil)
+            }
             return response
         } catch {
+            let seconds = Self.seconds(since: start)
             let status = (error as? any HTTPResponseError)?.status.code ?? 500
-            metrics.request(route: route, status: status, seconds: Self.seconds(since: start))
-            if status >= 500 {
-                context.logger.error("request failed", metadata: ["path": .string(request.uri.path), "error": .string("\(error)")])
-            }
+            metrics.request(route: route, status: status, seconds: seconds)
+            log(request, context: context, status: status, seconds: seconds, code: (error as? HubError)?.code?.rawValue,
+                error: (error as? HubError)?.message ?? "\(error)")
             throw error
         }
+    }
+
+    /// A request that ended in an error: a server fault as an error, a client's (unknown
+    /// repo, bad range, missing token) as info. The path without its query, never headers:
+    /// the bearer token and any token a client sends stay out of the log.
+    private func log(_ request: Request, context: Context, status: Int, seconds: Double, code: String?, error: String?) {
+        var fields: Logger.Metadata = [
+            "method": .string(request.method.rawValue), "path": .string(request.uri.path),
+            "status": .stringConvertible(status), "duration": .stringConvertible(seconds),
+        ]
+        if let code { fields["error_code"] = .string(code) }
+        if let error { fields["error"] = .string(error) }
+        context.logger.log(level: status >= 500 ? .error : .info, status >= 500 ? "request failed" : "request refused", metadata: fields)
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {

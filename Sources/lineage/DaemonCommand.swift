@@ -14,7 +14,9 @@ struct DaemonCommand: AsyncParsableCommand {
             track; repos added with `lineage mirror add` are served too. --store and --listen \
             override the file. SIGTERM or SIGINT stop it gracefully; SIGHUP reloads the \
             configuration (an erroneous file is refused and the running one kept). Logs go to \
-            standard error ($LINEAGE_LOG_LEVEL: trace, debug, info, notice, warning, error).
+            standard error, one JSON object per line unless it is a terminal (--log-format, \
+            log_format: in the file); the level is --log-level, else $LINEAGE_LOG_LEVEL, else \
+            log_level: in the file, else info.
             """
     )
 
@@ -29,6 +31,12 @@ struct DaemonCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Use this catalog directory instead of the built-in one (also $LINEAGE_CATALOG).", valueName: "dir"))
     var catalog: String?
+
+    @Option(name: .long, help: ArgumentHelp("Log lines as json or text (default: json unless standard error is a terminal).", valueName: "format"))
+    var logFormat: LogFormat?
+
+    @Option(name: .long, help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (default info).", valueName: "level"))
+    var logLevel: Logger.Level?
 
     func validate() throws {
         if let listen, DaemonConfiguration.Listen.parse(listen) == nil {
@@ -58,9 +66,13 @@ struct DaemonCommand: AsyncParsableCommand {
             Terminal.error("cannot open the store at \(location.path): \(error)")
             throw ExitCode.failure
         }
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        switch logFormat ?? configuration.logFormat ?? .standardDefault {
+        case .json: LoggingSystem.bootstrap { label in JSONLogHandler(label: label) }
+        case .text: LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        }
         var logger = Logger(label: "lineage.daemon")
-        logger.logLevel = ProcessInfo.processInfo.environment["LINEAGE_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+        logger.logLevel = logLevel ?? ProcessInfo.processInfo.environment["LINEAGE_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) }
+            ?? configuration.logLevel ?? .info
         var daemon = Daemon(configuration: configuration, storeDirectory: location, lineage: lineage,
                             loadGraph: { try lineage.loadGraph() }, logger: logger)
         if let tick = ProcessInfo.processInfo.environment["LINEAGE_DAEMON_TICK_MS"].flatMap(Int.init), tick > 0 {
@@ -75,3 +87,7 @@ struct DaemonCommand: AsyncParsableCommand {
         }
     }
 }
+
+extension LogFormat: ExpressibleByArgument {}
+// Logger.Level is swift-log's; the conformance only parses --log-level here.
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -33,15 +33,8 @@ import Glibc
         _ = try mirrored(cli)
         let daemon = try RunningDaemon(cli, ["daemon", "--listen", "127.0.0.1:0"])
         defer { daemon.stop() }
-        let environment: [String: String?] = [
-            "HF_ENDPOINT": daemon.base, "HF_HUB_CACHE": cli.scratch.appendingPathComponent("hf-cache").path,
-            "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_OFFLINE": nil, "HF_TOKEN": nil,
-        ]
-        let check = try CLI.run(URL(fileURLWithPath: "/usr/bin/env"),
-                                ["python3", CLI.packageRoot.appendingPathComponent("Tests/Scripts/hf_daemon_check.py").path, "acme/tiny"],
-                                environment: cli.environment.merging(environment), in: cli.scratch)
-        #expect(check.status == 0, "\(check.stderr)")
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as? [String: Any])
+        let environment = Self.hubClient(cli, daemon)
+        let json = try Self.hubCheck(cli, daemon, "acme/tiny")
         let expected = Self.files.merging([".gitattributes": Array(try Data(contentsOf: cli.scratch.appendingPathComponent("upstream/tiny/.gitattributes")))]) { a, _ in a }
         let downloads = try #require(json["downloads"] as? [String: String])
         let snapshot = try #require(json["snapshot"] as? [String: String])
@@ -67,6 +60,23 @@ import Glibc
         for (path, bytes) in expected {
             #expect((try? sha256Hex(file: target.appendingPathComponent(path))) == sha256Hex(bytes), "hf download \(path)")
         }
+    }
+
+    /// The environment huggingface_hub runs in against `daemon`: a cache of this test's own, online.
+    static func hubClient(_ cli: CLI, _ daemon: RunningDaemon) -> [String: String?] {
+        ["HF_ENDPOINT": daemon.base, "HF_HUB_CACHE": cli.scratch.appendingPathComponent("hf-cache").path,
+         "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_OFFLINE": nil, "HF_TOKEN": nil]
+    }
+
+    /// Tests/Scripts/hf_daemon_check.py against the daemon: model_info, list_repo_files,
+    /// hf_hub_download and snapshot_download of every file (their sha256), client errors.
+    static func hubCheck(_ cli: CLI, _ daemon: RunningDaemon, _ repo: String, revision: String? = nil) throws -> [String: Any] {
+        let check = try CLI.run(URL(fileURLWithPath: "/usr/bin/env"),
+                                ["python3", CLI.packageRoot.appendingPathComponent("Tests/Scripts/hf_daemon_check.py").path, repo]
+                                    + (revision.map { [$0] } ?? []),
+                                environment: cli.environment.merging(hubClient(cli, daemon)), in: cli.scratch)
+        #expect(check.status == 0, "\(check.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as? [String: Any])
     }
 
     @Test func thirtyTwoClientsAtOnceGetEveryByteInBoundedMemory() throws {
@@ -344,6 +354,68 @@ final class RunningDaemon {
         let metrics = try daemon.get("/metrics").text
         #expect(metrics.contains(#"lineage_jobs_total{kind="sync",outcome="done"}"#), "\(metrics)")
         #expect(metrics.contains(#"lineage_queue_jobs{state="queued"}"#))
+    }
+
+    @Test func everyConfiguredRevisionIsSyncedKeptThroughGCAndServed() throws {
+        let cli = try CLI()
+        let v1: [String: [UInt8]] = ["config.json": Array(#"{"v": 1}"#.utf8), "weights.bin": noise(300_000, seed: 21),
+                                     "only-in-v1.bin": noise(120_000, seed: 22)]
+        let upstream = try cli.makeUpstream("revs", files: v1)
+        let first = try cli.git(["rev-parse", "HEAD"], in: upstream.work).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try cli.git(["tag", "v1"], in: upstream.work)
+        try cli.git(["push", "-q", "origin", "v1"], in: upstream.work)
+        // main moves on: a file changes, one goes away.
+        try FileManager.default.removeItem(at: upstream.work.appendingPathComponent("only-in-v1.bin"))
+        let main: [String: [UInt8]] = ["config.json": Array(#"{"v": 2}"#.utf8), "weights.bin": noise(300_000, seed: 23)]
+        try cli.commitAndPush(main, in: upstream.work)
+        let head = try cli.git(["rev-parse", "HEAD"], in: upstream.work).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let attributes = Array(try Data(contentsOf: upstream.work.appendingPathComponent(".gitattributes")))
+        let config = try cli.write("""
+            listen: 127.0.0.1:0
+            repos:
+              - id: acme/revs
+                source: git
+                url: file://\(upstream.remote.path)
+                revisions: [main, v1, \(first)]
+                interval: 1h
+            """, to: "daemon.yaml")
+        var daemon = try RunningDaemon(cli, ["daemon", "--config", config.path], environment: ["LINEAGE_DAEMON_TICK_MS": "100"])
+        defer { daemon.stop() }
+        #expect(try waitFor(90) {
+            try jobs(daemon).filter { $0["kind"] as? String == "sync" && $0["state"] as? String == "done" }.count == 3
+        }, "\(daemon.log)")
+        let syncs = try jobs(daemon).filter { $0["kind"] as? String == "sync" }
+        #expect(Set(syncs.compactMap { $0["revision"] as? String }) == ["main", "v1", first], "\(syncs)")
+
+        // The real client, by branch and by tag: each revision's own files, byte for byte.
+        for (revision, commit, files) in [("main", head, main), ("v1", first, v1)] {
+            let json = try DaemonTests.hubCheck(cli, daemon, "acme/revs", revision: revision)
+            #expect(json["sha"] as? String == commit, "\(revision)")
+            let expected = files.merging([".gitattributes": attributes]) { a, _ in a }
+            let downloads = try #require(json["downloads"] as? [String: String])
+            let snapshot = try #require(json["snapshot"] as? [String: String])
+            #expect(Set(downloads.keys) == Set(expected.keys), "\(revision)")
+            for (path, bytes) in expected {
+                #expect(downloads[path] == sha256Hex(bytes), "hf_hub_download \(path) at \(revision)")
+                #expect(snapshot[path] == sha256Hex(bytes), "snapshot_download \(path) at \(revision)")
+            }
+        }
+        // By commit id, and without a revision: the first one listed.
+        #expect(try daemon.get("/acme/revs/resolve/\(first)/only-in-v1.bin").bytes == v1["only-in-v1.bin"]!)
+        #expect(try daemon.get("/acme/revs/resolve/main/only-in-v1.bin").status == 404)
+        let info = try JSONSerialization.jsonObject(with: Data(try daemon.get("/api/models/acme/revs").bytes)) as? [String: Any]
+        #expect(info?["sha"] as? String == head)
+
+        // gc keeps every revision a ref names: the file only v1 has survives it.
+        daemon.stop()
+        let gc = try cli.run(["mirror", "gc"])
+        #expect(gc.status == 0, "\(gc.stderr)")
+        let kept = try cli.tool("sqlite3", [cli.store.appendingPathComponent("lineage.sqlite").path,
+                                            "SELECT commit_id FROM mirror_revision WHERE repo_id = 'acme/revs' ORDER BY commit_id"]).stdout
+        #expect(Set(kept.split(separator: "\n").map(String.init)) == [first, head])
+        daemon = try RunningDaemon(cli, ["daemon", "--config", config.path])
+        #expect(try daemon.get("/acme/revs/resolve/v1/only-in-v1.bin").bytes == v1["only-in-v1.bin"]!)
+        #expect(try daemon.get("/acme/revs/resolve/main/weights.bin").bytes == main["weights.bin"]!)
     }
 
     @Test func gitLockFilesLeftByAKilledFetchDoNotBlockTheNextSync() throws {

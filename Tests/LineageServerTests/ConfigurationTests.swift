@@ -35,6 +35,26 @@ import Testing
         #expect(configuration.repos[0].line == 9)
         #expect(configuration.repos[1].source == .git)
         #expect(configuration.repos[1].url == "/etc/upstream/tiny")
+        #expect(configuration.repos[0].revisions == ["main"])
+        #expect(configuration.repos[1].revisions == [])
+    }
+
+    @Test func revisionsListEveryBranchTagAndCommitToKeep() throws {
+        let commit = String(repeating: "ab", count: 20)
+        let configuration = try DaemonConfiguration.parse("""
+            repos:
+              - id: acme/many
+                revisions: [main, v1.0, refs/pr/1, \(commit)]
+              - id: acme/one
+                revision: v2
+              - id: acme/default
+            """, file: "daemon.yaml")
+        #expect(configuration.repos.map(\.revisions) == [["main", "v1.0", "refs/pr/1", commit], ["v2"], []])
+        // One sync job per revision; "" (the repo's recorded revision) for a repo without any.
+        #expect(configuration.syncPayloads(for: "acme/many") == ["main", "v1.0", "refs/pr/1", commit])
+        #expect(configuration.syncPayloads(for: "acme/one") == ["v2"])
+        #expect(configuration.syncPayloads(for: "acme/default") == [""])
+        #expect(configuration.syncPayloads(for: "added/by-cli") == [""])
     }
 
     @Test(arguments: [
@@ -48,6 +68,15 @@ import Testing
         ("repos:\n  - id: a/b\n    source: git\n", 2, "has source git but no url"),
         ("workers: [1\n", 2, "malformed YAML"),
         ("store: /x\nstore: /y\n", 1, "malformed YAML"),
+        ("repos:\n  - id: a/b\n    revision: main\n    revisions: [v1]\n", 4,
+         "repos[0]: repo 'a/b' has both revision and revisions; keep one (revision: X is revisions: [X])"),
+        ("repos:\n  - id: a/b\n    revisions: [v1]\n    revision: main\n", 4, "has both revision and revisions"),
+        ("repos:\n  - id: a/b\n    revisions: []\n", 3, "repos[0].revisions: repo 'a/b' lists no revisions"),
+        ("repos:\n  - id: a/b\n    revisions: [main, v1, main]\n", 3, "repos[0].revisions[2]: revision 'main' is listed twice"),
+        ("repos:\n  - id: a/b\n    revisions:\n      - main\n      - \"v 1\"\n", 5, "repos[0].revisions[1]: 'v 1' is not a branch, tag or commit name"),
+        ("repos:\n  - id: a/b\n    revisions: [../../etc]\n", 3, "'../../etc' is not a branch, tag or commit name"),
+        ("repos:\n  - id: a/b\n    revisions: main\n", 3, "repos[0].revisions: expected a list"),
+        ("repos:\n  - id: a/b\n    revisions: [[main]]\n", 3, "repos[0].revisions[0]: expected a non-empty string"),
     ])
     func refusesWithFileLineAndReason(text: String, line: Int, reason: String) {
         do {

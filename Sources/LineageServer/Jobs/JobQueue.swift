@@ -17,7 +17,8 @@ public struct Job: Sendable, Equatable {
     public var kind: Kind
     /// The repo a sync is about; empty for a whole-store verify.
     public var repo: String
-    /// For a quantize job: the commit to quantize.
+    /// What else names the job: a sync's revision ("" for the repo's recorded one), a
+    /// quantize job's commit.
     public var payload: String
     public var state: State
     public var attempts: Int
@@ -203,18 +204,19 @@ public final class SQLiteJobQueue: Sendable {
     }
 
     /// When the last sync of `repo` finished well, if ever.
-    public func lastSuccess(_ kind: Job.Kind, repo: String) async throws -> Date? {
+    public func lastSuccess(_ kind: Job.Kind, repo: String, payload: String = "") async throws -> Date? {
         try await pool.read { db in
-            try Double.fetchOne(db, sql: "SELECT MAX(finished_at) FROM daemon_job WHERE kind = ? AND repo = ? AND state = 'done'",
-                                arguments: [kind.rawValue, repo]).map { Date(timeIntervalSince1970: $0) }
+            try Double.fetchOne(db, sql: "SELECT MAX(finished_at) FROM daemon_job WHERE kind = ? AND repo = ? AND payload = ? AND state = 'done'",
+                                arguments: [kind.rawValue, repo, payload]).map { Date(timeIntervalSince1970: $0) }
         }
     }
 
-    /// Whether `repo` has an open job of `kind`.
-    public func hasOpen(_ kind: Job.Kind, repo: String) async throws -> Bool {
+    /// Whether `repo` has an open job of `kind` (with that payload: a sync's revision).
+    public func hasOpen(_ kind: Job.Kind, repo: String, payload: String = "") async throws -> Bool {
         try await pool.read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM daemon_job WHERE kind = ? AND repo = ? AND state IN ('queued', 'running'))",
-                              arguments: [kind.rawValue, repo]) ?? false
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM daemon_job WHERE kind = ? AND repo = ? AND payload = ? AND state IN ('queued', 'running'))
+                """, arguments: [kind.rawValue, repo, payload]) ?? false
         }
     }
 

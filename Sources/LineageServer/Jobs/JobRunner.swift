@@ -18,7 +18,7 @@ import Glibc
 /// them), nothing unverified is published, and the job is released to the queue without
 /// counting an attempt. A daemon killed with -9 leaves its jobs `running`; the next start
 /// on this host requeues those whose process is gone.
-public struct JobRunner: Service {
+public struct JobRunner: Service, CustomStringConvertible {
     let queue: SQLiteJobQueue
     let work: any JobWork
     let settings: LiveSettings
@@ -38,6 +38,9 @@ public struct JobRunner: Service {
         self.tick = tick
         host = ProcessInfo.processInfo.hostName
     }
+
+    /// What service-lifecycle logs for this service: its name, not every field it holds.
+    public var description: String { "JobRunner" }
 
     public func run() async throws {
         let recovered = try await queue.recover(host: host, isAlive: { kill($0, 0) == 0 || errno == EPERM })
@@ -74,10 +77,14 @@ public struct JobRunner: Service {
         let intervals = Dictionary(configuration.repos.map { ($0.id, $0.interval) }, uniquingKeysWith: { a, _ in a })
         for repo in try await work.trackedRepos() {
             let interval = intervals[repo] ?? DaemonConfiguration.defaultSyncInterval
-            guard try await !queue.hasOpen(.sync, repo: repo) else { continue }
-            if let last = try await queue.lastSuccess(.sync, repo: repo),
-               now.timeIntervalSince(last) < SQLiteJobQueue.seconds(interval) { continue }
-            try await queue.enqueue(.sync, repo: repo)
+            // One job per revision (the payload names it), so each branch or tag has its own
+            // schedule, retries and place in the queue.
+            for revision in configuration.syncPayloads(for: repo) {
+                guard try await !queue.hasOpen(.sync, repo: repo, payload: revision) else { continue }
+                if let last = try await queue.lastSuccess(.sync, repo: repo, payload: revision),
+                   now.timeIntervalSince(last) < SQLiteJobQueue.seconds(interval) { continue }
+                try await queue.enqueue(.sync, repo: repo, payload: revision)
+            }
         }
         if try await !queue.hasOpen(.verify, repo: "") {
             let last = try await queue.lastSuccess(.verify, repo: "")
@@ -150,16 +157,19 @@ public struct JobRunner: Service {
             case .done:
                 try await queue.finish(job.id, owner: owner)
                 metrics.job(kind: job.kind.rawValue, outcome: "done", seconds: seconds)
-                logger.info("job done", metadata: Self.metadata(job).merging(["seconds": .stringConvertible(seconds)]) { a, _ in a })
+                logger.info("job done", metadata: Self.metadata(job, seconds: seconds))
             case .failed(let message):
                 let state = try await queue.fail(job.id, owner: owner, error: message)
                 metrics.job(kind: job.kind.rawValue, outcome: state == .failed ? "failed" : "retry", seconds: seconds)
-                logger.error("job failed\(state == .failed ? " for good" : ", will retry"): \(message)", metadata: Self.metadata(job))
+                var fields = Self.metadata(job, seconds: seconds)
+                fields["error"] = .string(message)
+                fields["state"] = .string(state.rawValue)
+                logger.error("job failed\(state == .failed ? " for good" : ", will retry"): \(message)", metadata: fields)
             case .interrupted:
                 try await queue.release(job.id, owner: owner)
-                logger.notice("job interrupted by shutdown; it resumes on the next start", metadata: Self.metadata(job))
+                logger.notice("job interrupted by shutdown; it resumes on the next start", metadata: Self.metadata(job, seconds: seconds))
             case .lostLease:
-                logger.warning("lost the lease of a job; another worker has it", metadata: Self.metadata(job))
+                logger.warning("lost the lease of a job; another worker has it", metadata: Self.metadata(job, seconds: seconds))
             }
         } catch {
             logger.error("cannot record the end of a job: \(error)", metadata: Self.metadata(job))
@@ -171,9 +181,15 @@ public struct JobRunner: Service {
         case failed(String)
     }
 
-    static func metadata(_ job: Job) -> Logger.Metadata {
-        ["job": .stringConvertible(job.id), "kind": .string(job.kind.rawValue), "repo": .string(job.repo),
-         "attempt": .stringConvertible(job.attempts + 1)]
+    /// The fields every log line about a job carries; `duration` (seconds) once it ended.
+    static func metadata(_ job: Job, seconds: Double? = nil) -> Logger.Metadata {
+        var fields: Logger.Metadata = [
+            "job": .stringConvertible(job.id), "kind": .string(job.kind.rawValue), "repo": .string(job.repo),
+            "attempt": .stringConvertible(job.attempts + 1),
+        ]
+        if job.kind == .sync, !job.payload.isEmpty { fields["revision"] = .string(job.payload) }
+        if let seconds { fields["duration"] = .stringConvertible(seconds) }
+        return fields
     }
 }
 

@@ -27,13 +27,15 @@ public struct MirrorJobs: JobWork {
     public func perform(_ job: Job) async throws {
         switch job.kind {
         case .sync:
-            let report = await mirror.sync(job.repo)
+            let report = await mirror.sync(job.repo, revision: job.payload.isEmpty ? nil : job.payload)
             try Task.checkCancellation()
+            let target = job.payload.isEmpty ? job.repo : "\(job.repo)@\(job.payload)"
+            logger.log(level: report.succeeded ? .info : .warning, "sync result", metadata: Self.metadata(report, job: job))
             guard report.succeeded else {
                 var problems = report.failures.map { "\($0.path): \($0.message)" }
                 if let error = report.error { problems.insert(error, at: 0) }
                 if problems.isEmpty { problems = ["nothing was published"] }
-                throw MirrorError("sync of \(job.repo) failed: \(problems.joined(separator: "; "))")
+                throw MirrorError("sync of \(target) failed: \(problems.joined(separator: "; "))")
             }
             // A job of its own (lease, retries, backoff, resumed after a kill) rather than part
             // of the sync: the commit is already published and served whatever the quantizer does.
@@ -60,6 +62,20 @@ public struct MirrorJobs: JobWork {
         case .verify:
             try await scrub()
         }
+    }
+
+    /// What a sync did, as log fields (the job's own fields come from JobRunner).
+    static func metadata(_ report: SyncReport, job: Job) -> Logger.Metadata {
+        var fields: Logger.Metadata = [
+            "job": .stringConvertible(job.id), "repo": .string(job.repo), "revision": .string(job.payload.isEmpty ? report.ref ?? "" : job.payload),
+            "published": .stringConvertible(report.published), "files": .stringConvertible(report.files),
+            "fetched": .stringConvertible(report.fetched), "reused": .stringConvertible(report.reused),
+            "bytes_transferred": .stringConvertible(report.bytesTransferred), "bytes_total": .stringConvertible(report.totalBytes),
+            "failures": .stringConvertible(report.failures.count),
+        ]
+        if let commit = report.commit { fields["commit"] = .string(commit) }
+        if let error = report.error { fields["error"] = .string(error) }
+        return fields
     }
 
     /// The mirror's own scrub (`lineage mirror verify`), on one worker: the daemon scrubs

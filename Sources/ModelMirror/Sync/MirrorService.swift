@@ -40,6 +40,21 @@ public struct MirrorSettings: Sendable {
     }
 }
 
+/// The token never shows when the settings are printed or reflected (service-lifecycle logs
+/// its services' descriptions at debug level, and the daemon's services hold these settings).
+extension MirrorSettings: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String {
+        "MirrorSettings(hubEndpoint: \(hubEndpoint), token: \(token == nil ? "none" : "<redacted>"), concurrency: \(concurrency))"
+    }
+
+    public var debugDescription: String { description }
+
+    public var customMirror: Mirror {
+        Mirror(self, children: ["hubEndpoint": hubEndpoint, "token": token == nil ? "none" : "<redacted>", "retry": retry,
+                                "concurrency": concurrency, "endpointIsExplicit": endpointIsExplicit])
+    }
+}
+
 public struct MirrorError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
@@ -139,14 +154,17 @@ public struct MirrorService: Sendable {
     // MARK: Sync
 
     /// Syncs one repo: resolve, list, fetch what is missing (verified as it streams), and
-    /// publish the commit only when every file verified.
-    public func sync(_ id: String) async -> SyncReport {
+    /// publish the commit only when every file verified. `revision` syncs that branch, tag or
+    /// commit instead of the one the repo records (the daemon keeps several per repo); each
+    /// is published under its own ref, so every one stays referenced.
+    public func sync(_ id: String, revision: String? = nil) async -> SyncReport {
         var report = SyncReport(repo: id)
         do {
-            guard let repo = try await metadata.repo(id) else {
+            guard var repo = try await metadata.repo(id) else {
                 report.error = "no tracked repo '\(id)'; add it with `lineage mirror add`"
                 return report
             }
+            if let revision { repo.revision = revision }
             let lock = try StoreLock(root: root, exclusive: false)
             defer { lock.release() }
             try await sync(repo, into: &report)
