@@ -96,14 +96,16 @@ podman image inspect "$image" --format 'image {{.Id}}: {{.Size}} bytes' >&2
 
 # --- run and check ----------------------------------------------------------------------------
 volume=lineage-check-store
+limits="--ulimit nofile=8192:8192 --ulimit nproc=4096:4096"
 container=lineage-check
 podman rm -f "$container" >/dev/null 2>&1 || true
 podman volume rm -f "$volume" >/dev/null 2>&1 || true
 podman volume create "$volume" >/dev/null
 fail() { echo "check-image: FAILED: $*" >&2; podman logs "$container" 2>&1 | tail -20 >&2; podman rm -f "$container" >/dev/null 2>&1; exit 1; }
 step "podman run --runtime runc --network none (the default configuration, Mirror/daemon.yaml)"
-# --ulimit host: podman's default open-files limit can exceed what an unprivileged sandbox allows.
-podman run --runtime runc --network none --ulimit host -d --name "$container" -v "$volume:/var/lib/lineage" "$image" >/dev/null
+# Explicit limits below the host's: podman's defaults (and even --ulimit host) ask runc for
+# open-files and process limits this sandbox refuses to set (EPERM); lowering is always allowed.
+podman run --runtime runc --network none $limits -d --name "$container" -v "$volume:/var/lib/lineage" "$image" >/dev/null
 healthy=""
 for _ in $(seq 1 120); do
   if reply=$(podman exec "$container" curl -fsS http://127.0.0.1:8080/healthz 2>/dev/null); then healthy="$reply"; break; fi
@@ -127,11 +129,11 @@ podman logs "$container" 2>&1 | head -1 | python3 -c 'import json, sys; r = json
   || fail "the log is not JSON lines"
 podman logs "$container" 2>&1 | grep -q 'listening on http://0.0.0.0:8080' || fail "no 'listening on' line in the log"
 echo "ok  the log is JSON lines; listening on 0.0.0.0:8080"
-export_json=$(podman run --runtime runc --network none --ulimit host --rm -v "$volume:/var/lib/lineage" --entrypoint lineage "$image" export --format json) \
+export_json=$(podman run --runtime runc --network none $limits --rm -v "$volume:/var/lib/lineage" --entrypoint lineage "$image" export --format json) \
   || fail "lineage export"
 echo "$export_json" | python3 -c 'import json, sys; g = json.load(sys.stdin); n = len(g["nodes"]); assert n > 100, n; print("ok  lineage export --format json:", n, "nodes,", len(g.get("edges", g.get("links", []))), "edges")' \
   || fail "lineage export did not print the graph"
-podman run --runtime runc --network none --ulimit host --rm --entrypoint sh "$image" -c 'lineage render -o /tmp/lineage.svg && head -c 200 /tmp/lineage.svg' | grep -q '<svg' \
+podman run --runtime runc --network none $limits --rm --entrypoint sh "$image" -c 'lineage render -o /tmp/lineage.svg && head -c 2000 /tmp/lineage.svg' | grep -q '<svg' \
   || fail "lineage render (Graphviz) in the image"
 echo "ok  lineage render draws an SVG with the image's Graphviz"
 podman stop -t 30 "$container" >/dev/null
