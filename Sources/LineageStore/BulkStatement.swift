@@ -16,18 +16,55 @@ struct BulkStatement {
     /// Binds one row's values (in the order of the SQL's `?`) and runs it.
     func execute(_ values: [BulkValue]) throws {
         let handle = statement.sqliteStatement
-        // Text is bound in place (SQLITE_STATIC) while `step` runs inside every string's
-        // `withUTF8`, instead of SQLite copying each string into a buffer of its own.
-        let result = try values.withUnsafeBufferPointer { values in try bindInPlace(values, from: 0) }
+        let result = try whileBound(values) { sqlite3_step(handle) }
         sqlite3_reset(handle)
         guard result == SQLITE_DONE else { throw error(result) }
     }
 
-    private func bindInPlace(_ values: UnsafeBufferPointer<BulkValue>, from position: Int) throws -> Int32 {
+    /// Binds `values` and returns the first column of the first row as an integer, or nil
+    /// when there is no row.
+    func fetchInteger(_ values: BulkValue...) throws -> Int64? {
         let handle = statement.sqliteStatement
-        guard position < values.count else { return sqlite3_step(handle) }
+        defer { sqlite3_reset(handle) }
+        return try whileBound(values) {
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW: return sqlite3_column_int64(handle, 0)
+            case SQLITE_DONE: return nil
+            case let code: throw error(code)
+            }
+        }
+    }
+
+    /// Binds `values` and calls `body` with each result row, read straight from SQLite: a
+    /// million-row read spends most of its time converting through `Row` otherwise.
+    func forEachRow(_ values: BulkValue..., body: (BulkRow) throws -> Void) throws {
+        let handle = statement.sqliteStatement
+        defer { sqlite3_reset(handle) }
+        try whileBound(values) {
+            while true {
+                switch sqlite3_step(handle) {
+                case SQLITE_ROW: try body(BulkRow(handle: handle))
+                case SQLITE_DONE: return
+                case let code: throw error(code)
+                }
+            }
+        }
+    }
+
+    /// Binds `values` and runs `body` while they stay bound. Text is bound in place
+    /// (SQLITE_STATIC): `body` runs inside every string's `withUTF8`, so SQLite reads the
+    /// strings' own bytes instead of copying each into a buffer of its own.
+    private func whileBound<R>(_ values: [BulkValue], _ body: () throws -> R) throws -> R {
+        try values.withUnsafeBufferPointer { values in try whileBound(values, from: 0, body) }
+    }
+
+    private func whileBound<R>(_ values: UnsafeBufferPointer<BulkValue>, from position: Int, _ body: () throws -> R) throws -> R {
+        guard position < values.count else { return try body() }
+        let handle = statement.sqliteStatement
         let index = Int32(position + 1)
-        if case .text(var text) = values[position] {
+        let code: Int32
+        switch values[position] {
+        case .text(var text):
             return try text.withUTF8 { utf8 in
                 let code = utf8.withMemoryRebound(to: CChar.self) { chars in
                     // An empty string has no storage to point at: SQLite copies its zero bytes.
@@ -35,61 +72,14 @@ struct BulkStatement {
                     return sqlite3_bind_text(handle, index, start, Int32(chars.count), Self.static)
                 }
                 guard code == SQLITE_OK else { throw error(code) }
-                return try bindInPlace(values, from: position + 1)
-            }
-        }
-        try bind(values[position], at: index)
-        return try bindInPlace(values, from: position + 1)
-    }
-
-    /// Binds `values` and returns the first column of the first row as an integer, or nil
-    /// when there is no row.
-    func fetchInteger(_ values: BulkValue...) throws -> Int64? {
-        try bind(values)
-        let handle = statement.sqliteStatement
-        defer { sqlite3_reset(handle) }
-        switch sqlite3_step(handle) {
-        case SQLITE_ROW: return sqlite3_column_int64(handle, 0)
-        case SQLITE_DONE: return nil
-        case let code: throw error(code)
-        }
-    }
-
-    /// Binds `values` and calls `body` with each result row, read straight from SQLite: a
-    /// million-row read spends most of its time converting through `Row` otherwise.
-    func forEachRow(_ values: BulkValue..., body: (BulkRow) throws -> Void) throws {
-        try bind(values)
-        let handle = statement.sqliteStatement
-        defer { sqlite3_reset(handle) }
-        while true {
-            switch sqlite3_step(handle) {
-            case SQLITE_ROW: try body(BulkRow(handle: handle))
-            case SQLITE_DONE: return
-            case let code: throw error(code)
-            }
-        }
-    }
-
-    private func bind(_ values: [BulkValue]) throws {
-        for (position, value) in values.enumerated() { try bind(value, at: Int32(position + 1)) }
-    }
-
-    private func bind(_ value: BulkValue, at index: Int32) throws {
-        let handle = statement.sqliteStatement
-        let code: Int32
-        switch value {
-        case .text(var text):
-            code = text.withUTF8 { utf8 in
-                utf8.withMemoryRebound(to: CChar.self) { chars in
-                    guard let start = chars.baseAddress else { return sqlite3_bind_text(handle, index, "", 0, Self.transient) }
-                    return sqlite3_bind_text(handle, index, start, Int32(chars.count), Self.transient)
-                }
+                return try whileBound(values, from: position + 1, body)
             }
         case .integer(let integer): code = sqlite3_bind_int64(handle, index, integer)
         case .real(let real): code = sqlite3_bind_double(handle, index, real)
         case .null: code = sqlite3_bind_null(handle, index)
         }
         guard code == SQLITE_OK else { throw error(code) }
+        return try whileBound(values, from: position + 1, body)
     }
 
     private func error(_ code: Int32) -> DatabaseError {

@@ -1,4 +1,5 @@
 import Foundation
+import LineageTestSupport
 
 /// A Llama checkpoint small enough to convert in a test: random weights written as safetensors
 /// from Swift, a config.json that describes them and the committed SentencePiece fixture.
@@ -112,20 +113,5 @@ struct TinyLlama {
         return directory
     }
 
-    /// SplitMix64 with Box-Muller: the same weights on every platform.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
-        mutating func normal() -> Float {
-            let u1 = max(uniform(), 1e-300), u2 = uniform()
-            return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
-        }
-    }
+    typealias Generator = SeededGenerator
 }

@@ -1,26 +1,10 @@
 import Foundation
+import LineageTestSupport
 
 /// Deterministic awkward inputs for the quantization tests. Every set is a whole number of
 /// 256-element rows so the same data serves the 32-element and the 256-element block types.
 enum QuantizationInputs {
-    /// SplitMix64: a tiny deterministic generator (the tests must not depend on a platform RNG).
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
-        /// Box-Muller standard normal.
-        mutating func normal() -> Float {
-            let u1 = max(uniform(), 1e-300)
-            let u2 = uniform()
-            return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
-        }
-    }
+    typealias Generator = SeededGenerator
 
     static let rowLength = 256
 
