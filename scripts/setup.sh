@@ -50,7 +50,7 @@ fi
 
 if [ "$mode" != "all" ]; then exit 0; fi
 
-if ! python3 -c 'import networkx, gguf, numpy, safetensors, llama_cpp, sentencepiece, huggingface_hub, olah' 2>/dev/null; then
+if ! python3 -c 'import networkx, pydot, gguf, numpy, safetensors, llama_cpp, sentencepiece, huggingface_hub, olah' 2>/dev/null; then
   echo "setup: installing the Python test tools (scripts/requirements-test.txt)" >&2
   # Debian's own python3 refuses pip installs outside a venv (PEP 668) unless told.
   python3 -m pip install -q -r scripts/requirements-test.txt 2>/dev/null \

@@ -9,14 +9,14 @@ import LineageStore
 //   lineage-graph-bench run FILE REPEAT    time import, load, descendants, JSON and DOT export
 //   lineage-graph-bench import FILE STORE  only the import (to profile it)
 //   lineage-graph-bench build FILE         only the in-memory build (to profile it)
-//   lineage-graph-bench export FILE        only the DOT and JSON exports (to profile them)
+//   lineage-graph-bench export FILE [STORE] only the DOT and JSON exports (to profile them)
 //
 // TSV columns: id, license, kind, relation, parents (comma-separated). Parents come before
 // their children, as they would in a crawl ordered by creation date.
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    FileHandle.standardError.write(Data("usage: lineage-graph-bench generate N FILE | run FILE REPEAT | import FILE STORE | build FILE | export FILE\n".utf8))
+    FileHandle.standardError.write(Data("usage: lineage-graph-bench generate N FILE | run FILE REPEAT | import FILE STORE | build FILE | export FILE [STORE]\n".utf8))
     exit(2)
 }
 
@@ -87,13 +87,17 @@ func parse(_ path: String) throws -> ImportBatch {
     var batch = ImportBatch()
     batch.nodes.reserveCapacity(data.count / 60)
     batch.edges.reserveCapacity(data.count / 60)
-    // One short list per column: a field is compared with at most a handful of candidates.
-    var licenses: [String] = [], kinds: [String] = [], relations: [String] = []
-    func intern(_ field: UnsafeBufferPointer<UInt8>, in interned: inout [String]) -> String {
-        for known in interned where known.utf8.count == field.count && known.utf8.elementsEqual(field) { return known }
+    // One short list per column: a field is compared with at most a handful of candidates,
+    // and a kind or relation is parsed once per distinct spelling, not once per row.
+    var licenses: [(String, String)] = [], kinds: [(String, NodeKind?)] = [], relations: [(String, Relation?)] = []
+    func intern<Value>(_ field: UnsafeBufferPointer<UInt8>, in interned: inout [(String, Value)], _ parse: (String) -> Value) -> Value {
+        for (known, value) in interned {
+            var known = known
+            if known.withUTF8({ $0.count == field.count && memcmp($0.baseAddress!, field.baseAddress!, field.count) == 0 }) { return value }
+        }
         let text = String(decoding: field, as: UTF8.self)
-        interned.append(text)
-        return text
+        interned.append((text, parse(text)))
+        return interned[interned.count - 1].1
     }
     data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
         let bytes = raw.bindMemory(to: UInt8.self)
@@ -106,9 +110,9 @@ func parse(_ path: String) throws -> ImportBatch {
         }
         while position < bytes.count {
             let id = String(decoding: field(9), as: UTF8.self)
-            let license = intern(field(9), in: &licenses)
-            let kind = NodeKind(rawValue: intern(field(9), in: &kinds)) ?? .finetuned
-            let relation = Relation(rawValue: intern(field(9), in: &relations))
+            let license = intern(field(9), in: &licenses) { $0 }
+            let kind = intern(field(9), in: &kinds, NodeKind.init(rawValue:)) ?? .finetuned
+            let relation = intern(field(9), in: &relations, Relation.init(rawValue:))
             let parents = field(10)
             batch.nodes.append(LineageNode(id: id, kind: kind, license: license))
             guard let relation else { continue }
@@ -167,7 +171,7 @@ func run(path: String, repeats: Int) throws {
             batch = try parse(path)
             memoryGraph = try LineageGraph(nodes: batch.nodes, edges: batch.edges)
         })
-        memoryGraph = nil
+        (batch, memoryGraph) = (ImportBatch(), nil)
         results["import (parse + SQLite, one transaction)", default: []].append(try seconds("import (parse + SQLite, one transaction)") {
             let parsed = try parse(path)
             let store = try LineageStore(directory: storeDirectory)
@@ -225,22 +229,32 @@ func buildOnly(path: String) throws {
     print("build: wall \(wall) s, CPU \(cpuResults["build"]![0]) s")
 }
 
-/// Only the exports, for profiling them: `lineage-graph-bench export FILE`.
-func exportOnly(path: String) throws {
-    let batch = try parse(path)
-    let graph = try LineageGraph(nodes: batch.nodes, edges: batch.edges)
+/// Only the exports, for profiling them: `lineage-graph-bench export FILE [STORE]`, of the
+/// graph built from FILE or, with STORE, of the graph loaded from STORE (importing FILE
+/// into it first when it is empty).
+func exportOnly(path: String, store: String?) throws {
+    let graph: LineageGraph
+    if let store {
+        let lineageStore = try LineageStore(directory: URL(fileURLWithPath: store))
+        if try lineageStore.counts().nodes == 0 { try lineageStore.apply(parse(path), origin: "bench") }
+        graph = try lineageStore.loadGraph()
+    } else {
+        let batch = try parse(path)
+        graph = try LineageGraph(nodes: batch.nodes, edges: batch.edges)
+    }
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lineage-graph-bench-\(getpid())")
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: scratch) }
     for format in [ExportFormat.dot, .json] {
-        let wall = try seconds("\(format)") { try format.write(graph, toFileAt: scratch.appendingPathComponent("graph").path) }
+        let target = ProcessInfo.processInfo.environment["LINEAGE_BENCH_KEEP"].map { "\($0).\(format)" } ?? scratch.appendingPathComponent("graph").path
+        let wall = try seconds("\(format)") { try format.write(graph, toFileAt: target) }
         print("\(format): wall \(wall) s, CPU \(cpuResults["\(format)"]![0]) s")
     }
 }
 
 switch arguments[1] {
 case "build": try buildOnly(path: arguments[2])
-case "export": try exportOnly(path: arguments[2])
+case "export": try exportOnly(path: arguments[2], store: arguments.count > 3 ? arguments[3] : nil)
 case "generate": try generate(count: Int(arguments[2])!, to: arguments[3])
 case "import": try importOnly(path: arguments[2], store: arguments[3])
 case "run": try run(path: arguments[2], repeats: Int(arguments[3])!)

@@ -7,7 +7,7 @@ public struct LineageGraph: Sendable {
     public let families: [Family]
 
     /// Node id -> index into `nodes`.
-    public let index: [String: Int32]
+    public let index: NodeIndex
     /// Hub repo id (lowercased) -> node index, for lookups by alias.
     private let hubAliases: [String: Int32]
 
@@ -24,43 +24,94 @@ public struct LineageGraph: Sendable {
     public enum BuildError: Error, CustomStringConvertible, Equatable {
         case duplicateNode(String)
         case unknownEndpoint(edge: String, missing: String)
+        case endpointCount(edges: Int, endpoints: Int)
 
         public var description: String {
             switch self {
             case .duplicateNode(let id): "node '\(id)' is defined twice"
             case .unknownEndpoint(let edge, let missing):
                 "edge \(edge) names '\(missing)', which is not a node of the graph"
+            case .endpointCount(let edges, let endpoints): "\(edges) edges but \(endpoints) endpoint pairs"
             }
         }
     }
 
     public init(nodes: [LineageNode], edges: [LineageEdge], families: [Family] = []) throws {
-        var index = [String: Int32](minimumCapacity: nodes.count)
-        var hubAliases = [String: Int32]()
-        // Fields are read in place: iterating `for node in nodes` would copy every node out,
-        // retaining and releasing each of its fields, a fifth of the whole build.
+        let (index, hubAliases) = try Self.indexes(of: nodes)
+        let endpoints = try Self.resolveEndpoints(of: edges, in: index)
+        self.init(nodes: nodes, edges: edges, families: families, index: index, hubAliases: hubAliases, endpoints: endpoints)
+    }
+
+    /// A graph whose edge endpoints the caller already knows as node indices (a store reads
+    /// them as keys): `endpoints[i]` are the positions in `nodes` of `edges[i]`'s parent and
+    /// child. Skips looking every endpoint up by id; each is still checked against its edge.
+    public init(nodes: [LineageNode], edges: [LineageEdge], endpoints: [(parent: Int32, child: Int32)], families: [Family] = []) throws {
+        // Checking the endpoints and building the adjacency lists do not need the index: on a
+        // large graph the second core builds it meanwhile.
+        let indexWork = nodes.count >= 100_000 ? BackgroundWork { Result { try Self.indexes(of: nodes) } } : nil
+        guard endpoints.count == edges.count else { throw BuildError.endpointCount(edges: edges.count, endpoints: endpoints.count) }
         try nodes.withUnsafeBufferPointer { nodes in
-            for position in nodes.indices {
-                guard index.updateValue(Int32(position), forKey: nodes[position].id) == nil else {
-                    throw BuildError.duplicateNode(nodes[position].id)
+            try edges.withUnsafeBufferPointer { edges in
+                // Equal strings that share storage (a store hands out the nodes' own ids)
+                // compare without reading their bytes.
+                func check(_ id: String, at node: Int32, of position: Int) throws {
+                    guard nodes.indices.contains(Int(node)) && nodes[Int(node)].id == id else {
+                        throw BuildError.unknownEndpoint(edge: "\(edges[position].parent) -> \(edges[position].child)", missing: id)
+                    }
                 }
-                for hubID in nodes[position].hubIDs { hubAliases[hubID.lowercased()] = Int32(position) }
+                for (position, endpoint) in endpoints.enumerated() {
+                    try check(edges[position].parent, at: endpoint.parent, of: position)
+                    try check(edges[position].child, at: endpoint.child, of: position)
+                }
             }
         }
-        let endpoints = try Self.resolveEndpoints(of: edges, in: index)
+        let adjacency = Adjacency(nodeCount: nodes.count, endpoints: endpoints)
+        let (index, hubAliases) = try indexWork?.wait().get() ?? Self.indexes(of: nodes)
+        self.init(nodes: nodes, edges: edges, families: families, index: index, hubAliases: hubAliases, endpoints: endpoints, adjacency: adjacency)
+    }
+
+    /// Both compressed adjacency lists.
+    private struct Adjacency {
+        var childOffsets, childTargets, childEdges, parentOffsets, parentTargets, parentEdges: [Int32]
+
+        init(nodeCount: Int, endpoints: [(parent: Int32, child: Int32)]) {
+            (childOffsets, childTargets, childEdges) = LineageGraph.compressedAdjacency(nodeCount: nodeCount, endpoints: endpoints, .parentToChildren)
+            (parentOffsets, parentTargets, parentEdges) = LineageGraph.compressedAdjacency(nodeCount: nodeCount, endpoints: endpoints, .childToParents)
+        }
+    }
+
+    private init(
+        nodes: [LineageNode], edges: [LineageEdge], families: [Family], index: NodeIndex, hubAliases: [String: Int32],
+        endpoints: [(parent: Int32, child: Int32)], adjacency: Adjacency? = nil
+    ) {
         self.nodes = nodes
         self.edges = edges
         self.families = families
         self.index = index
         self.hubAliases = hubAliases
         self.edgeEndpoints = endpoints
-        (childOffsets, childTargets, childEdges) = Self.compressedAdjacency(nodeCount: nodes.count, endpoints: endpoints, .parentToChildren)
-        (parentOffsets, parentTargets, parentEdges) = Self.compressedAdjacency(nodeCount: nodes.count, endpoints: endpoints, .childToParents)
+        let adjacency = adjacency ?? Adjacency(nodeCount: nodes.count, endpoints: endpoints)
+        (childOffsets, childTargets, childEdges) = (adjacency.childOffsets, adjacency.childTargets, adjacency.childEdges)
+        (parentOffsets, parentTargets, parentEdges) = (adjacency.parentOffsets, adjacency.parentTargets, adjacency.parentEdges)
+    }
+
+    /// Id -> position and Hub alias -> position; refuses an id that comes twice.
+    private static func indexes(of nodes: [LineageNode]) throws -> (index: NodeIndex, hubAliases: [String: Int32]) {
+        let index = try NodeIndex(nodes)
+        var hubAliases = [String: Int32]()
+        // Fields are read in place: iterating `for node in nodes` would copy every node out,
+        // retaining and releasing each of its fields.
+        nodes.withUnsafeBufferPointer { nodes in
+            for position in nodes.indices {
+                for hubID in nodes[position].hubIDs { hubAliases[hubID.lowercased()] = Int32(position) }
+            }
+        }
+        return (index, hubAliases)
     }
 
     /// Each edge's endpoints as node indices. Large graphs are split in two halves looked up
     /// on both cores: the lookups are most of the build, and the index is only read.
-    private static func resolveEndpoints(of edges: [LineageEdge], in index: [String: Int32]) throws -> [(parent: Int32, child: Int32)] {
+    private static func resolveEndpoints(of edges: [LineageEdge], in index: NodeIndex) throws -> [(parent: Int32, child: Int32)] {
         @Sendable func resolve(_ range: Range<Int>) -> Result<[(parent: Int32, child: Int32)], BuildError> {
             var endpoints = [(parent: Int32, child: Int32)]()
             endpoints.reserveCapacity(range.count)

@@ -19,7 +19,6 @@ struct GraphWriter {
     private var keys: [String: Int64]
     private var nextKey: Int64
     private let findKey: BulkStatement
-    private let insertNode: BulkStatement
     private let updateNode: BulkStatement
     private let insertReference: BulkStatement
     private let upsertAlias: BulkStatement
@@ -37,10 +36,7 @@ struct GraphWriter {
         families = try Set(String.fetchAll(db, sql: "SELECT id FROM family"))
         nextKey = try Int64.fetchOne(db, sql: "SELECT coalesce(max(key), 0) + 1 FROM node") ?? 1
         findKey = try BulkStatement(db, sql: "SELECT key FROM node WHERE id = ?")
-        insertNode = try BulkStatement(db, sql: """
-            INSERT INTO node (key, \(Self.nodeColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        // Bound like insertNode, key first (?1).
+        // Bound like a node insert (see write(nodes:)), key first (?1).
         updateNode = try BulkStatement(db, sql: """
             UPDATE node SET id = ?2, name = ?3, kind = ?4, family_id = ?5, organization = ?6, released = ?7, parameters = ?8,
                 size_label = ?9, context_length = ?10, license = ?11, architecture = ?12, availability = ?13, facts = ?14,
@@ -109,6 +105,7 @@ struct GraphWriter {
 
     /// Writes `nodes` under the keys `assignKeys` gave them.
     func write(nodes: [LineageNode], keys assigned: [AssignedKey], origin: String) throws {
+        var inserts = try BulkInsert(db, prefix: "INSERT INTO node (key, \(Self.nodeColumns)) VALUES", columns: 16)
         for (node, assigned) in zip(nodes, assigned) {
             let family = node.family.flatMap { families.contains($0) ? $0 : nil }
             let values: [BulkValue] = [
@@ -117,9 +114,17 @@ struct GraphWriter {
                 .integer(node.contextLength), .text(node.license), .text(node.architecture), .text(node.availability),
                 .text(JSONColumn.encode(node.facts)), .text(JSONColumn.encode(node.corrections)), .text(origin),
             ]
-            try (assigned.isNew ? insertNode : updateNode).execute(values)
-            try insertAliases(of: node, key: assigned.key)
+            if assigned.isNew {
+                try inserts.add(values)
+            } else {
+                // An id that comes twice is inserted first: that row must be there to update.
+                try inserts.flush()
+                try updateNode.execute(values)
+            }
         }
+        try inserts.flush()
+        // After every node row: an alias must name a node that is there.
+        for (node, assigned) in zip(nodes, assigned) { try insertAliases(of: node, key: assigned.key) }
     }
 
     /// Nodes an import only names: created bare when unknown, never overwriting what is known.
@@ -154,9 +159,10 @@ struct GraphWriter {
             guard let child = try key(edge.child) else { throw unknownEndpoint(edge, edge.child) }
             endpoints.append((parent, child))
         }
+        // The same edge twice keeps batch order, which decides which one wins (see write).
         let order = endpoints.indices.sorted { left, right in
             let (a, b) = (endpoints[left], endpoints[right])
-            return a.parent == b.parent ? a.child < b.child : a.parent < b.parent
+            return a.parent != b.parent ? a.parent < b.parent : a.child != b.child ? a.child < b.child : left < right
         }
         return ResolvedEdges(endpoints: endpoints, order: order)
     }
@@ -172,12 +178,33 @@ struct GraphWriter {
     }
 
     /// Writes edges in (parent key, child key) order, so they append to the edge B-tree.
-    func write(edges: [LineageEdge], resolved: ResolvedEdges, origin: String) throws {
-        for position in resolved.order {
+    /// Into a table that had no edges, each is a plain insert: the batch's own repeats are
+    /// settled here the way the upsert would settle them (a later claim wins unless its
+    /// provenance is weaker), and SQLite skips the conflict handling per row.
+    func write(edges: [LineageEdge], resolved: ResolvedEdges, origin: String, intoEmptyTable: Bool = false) throws {
+        func values(_ position: Int) -> [BulkValue] {
             let edge = edges[position], endpoint = resolved.endpoints[position]
-            try upsertEdge.execute([.integer(endpoint.parent), .integer(endpoint.child), .text(edge.relation.rawValue),
-                                    .text(edge.provenance.rawValue), .real(edge.confidence), .text(edge.evidence), .text(origin)])
+            return [.integer(endpoint.parent), .integer(endpoint.child), .text(edge.relation.rawValue),
+                    .text(edge.provenance.rawValue), .real(edge.confidence), .text(edge.evidence), .text(origin)]
         }
+        guard intoEmptyTable else {
+            for position in resolved.order { try upsertEdge.execute(values(position)) }
+            return
+        }
+        var inserts = try BulkInsert(db, prefix: "INSERT INTO edge (parent, child, relation, provenance, confidence, evidence, origin) VALUES",
+                                     columns: 7)
+        var run = resolved.order.startIndex
+        while run < resolved.order.endIndex {
+            var winner = resolved.order[run]
+            var next = run + 1
+            while next < resolved.order.endIndex && resolved.endpoints[resolved.order[next]] == resolved.endpoints[winner] {
+                if edges[resolved.order[next]].provenance.rank >= edges[winner].provenance.rank { winner = resolved.order[next] }
+                next += 1
+            }
+            try inserts.add(values(winner))
+            run = next
+        }
+        try inserts.flush()
     }
 
     /// A cycle among `endpoints`, whose keys are all below `keyLimit`, or nil.

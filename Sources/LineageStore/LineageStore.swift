@@ -145,7 +145,7 @@ public final class LineageStore: Sendable {
             let resolved: GraphWriter.ResolvedEdges, cycle: [Int64]?
             if let edgeWork {
                 (resolved, cycle) = try edgeWork.wait().get()
-                try writer.write(edges: edges, resolved: resolved, origin: origin)
+                try writer.write(edges: edges, resolved: resolved, origin: origin, intoEmptyTable: !hadEdges)
             } else {
                 resolved = try writer.upsert(edges: edges, origin: origin)
                 cycle = checkBatchForCycles ? GraphWriter.cycle(among: resolved.endpoints, keyLimit: keyLimit) : nil
@@ -264,21 +264,28 @@ public final class LineageStore: Sendable {
             try BulkStatement(db, sql: "SELECT node, hub_id FROM node_alias ORDER BY node, position").forEachRow { row in
                 hubIDs[row.integer(0)!, default: []].append(row.text(1)!)
             }
-            var placed = [LineageNode?](repeating: nil, count: Int(count))
-            try BulkStatement(db, sql: """
-                SELECT key, id, name, kind, family_id, organization, released, parameters, size_label, context_length,
-                       license, architecture, availability, facts, corrections FROM node
-                """).forEachRow { row in
-                let key = row.integer(0)!
-                placed[Int(position[Int(key)])] = LineageNode(
-                    id: row.text(1)!, name: row.text(2)!, kind: row.text(3).flatMap(NodeKind.init(rawValue:)) ?? .pretrained,
-                    family: row.text(4), organization: row.text(5), released: row.text(6), parameters: row.integer(7),
-                    sizeLabel: row.text(8), contextLength: row.integer(9).map(Int.init), license: row.text(10),
-                    architecture: row.text(11), availability: row.text(12), hubIDs: hubIDs[key] ?? [],
-                    facts: JSONColumn.decode(row.text(13)) ?? [:], corrections: JSONColumn.decode(row.text(14)) ?? [])
+            // Repeated values (licenses, kinds, relations, evidence) share one string each, and
+            // a name equal to its id shares the id's: fewer allocations now, fewer cache
+            // misses when the graph is walked.
+            var texts = TextInterner()
+            let nodes = try Self.placing(count: Int(count)) { place in
+                try BulkStatement(db, sql: """
+                    SELECT key, id, name, kind, family_id, organization, released, parameters, size_label, context_length,
+                           license, architecture, availability, facts, corrections FROM node
+                    """).forEachRow { row in
+                    let key = row.integer(0)!
+                    let id = row.text(1)!
+                    let name = row.utf8(2).map { $0.elementsEqual(id.utf8) ? id : String(decoding: $0, as: UTF8.self) } ?? id
+                    try place(Int(position[Int(key)]), LineageNode(
+                        id: id, name: name, kind: row.text(3, interning: &texts).flatMap(NodeKind.init(rawValue:)) ?? .pretrained,
+                        family: row.text(4, interning: &texts), organization: row.text(5, interning: &texts),
+                        released: row.text(6, interning: &texts), parameters: row.integer(7),
+                        sizeLabel: row.text(8, interning: &texts), contextLength: row.integer(9).map(Int.init),
+                        license: row.text(10, interning: &texts), architecture: row.text(11, interning: &texts),
+                        availability: row.text(12, interning: &texts), hubIDs: hubIDs[key] ?? [],
+                        facts: JSONColumn.decode(row.text(13)) ?? [:], corrections: JSONColumn.decode(row.text(14)) ?? []))
+                }
             }
-            let nodes = placed.map { $0! }
-            placed = []
             var endpoints: [(parent: Int32, child: Int32)] = []
             var edges: [LineageEdge] = []
             try BulkStatement(db, sql: "SELECT parent, child, relation, provenance, confidence, evidence FROM edge").forEachRow { row in
@@ -287,9 +294,9 @@ public final class LineageStore: Sendable {
                 // The ids are the nodes' own strings: shared, not copied.
                 edges.append(LineageEdge(
                     parent: nodes[Int(parent)].id, child: nodes[Int(child)].id,
-                    relation: row.text(2).flatMap(Relation.init(rawValue:)) ?? .finetune,
-                    provenance: row.text(3).flatMap(Provenance.init(rawValue:)) ?? .inferred,
-                    confidence: row.real(4), evidence: row.text(5) ?? ""))
+                    relation: row.text(2, interning: &texts).flatMap(Relation.init(rawValue:)) ?? .finetune,
+                    provenance: row.text(3, interning: &texts).flatMap(Provenance.init(rawValue:)) ?? .inferred,
+                    confidence: row.real(4), evidence: row.text(5, interning: &texts) ?? ""))
             }
             // Positions follow id order, so sorting by positions sorts by ids, as integers.
             let order = endpoints.indices.sorted { left, right in
@@ -299,7 +306,36 @@ public final class LineageStore: Sendable {
             let families = try Row.fetchAll(db, sql: "SELECT id, name, organization, description, links FROM family ORDER BY id").map { row in
                 Family(id: row[0], name: row[1], organization: row[2], description: row[3], links: JSONColumn.decode(row[4]) ?? [:])
             }
-            return try LineageGraph(nodes: nodes, edges: order.map { edges[$0] }, families: families)
+            return try LineageGraph(nodes: nodes, edges: order.map { edges[$0] }, endpoints: order.map { endpoints[$0] }, families: families)
+        }
+    }
+
+    /// An array of `count` elements that `fill` places at their positions, in any order,
+    /// each exactly once: a million nodes read in key order land in id order directly, not
+    /// through an array of optionals copied again. Anything else is an error, not a hole.
+    private static func placing<Element>(
+        count: Int, _ fill: (_ place: (Int, Element) throws -> Void) throws -> Void
+    ) throws -> [Element] {
+        try [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var filled = [Bool](repeating: false, count: count)
+            var filledCount = 0
+            do {
+                try fill { slot, element in
+                    guard buffer.indices.contains(slot), !filled[slot] else {
+                        throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "node row placed at \(slot) twice or out of \(count)")
+                    }
+                    (buffer.baseAddress! + slot).initialize(to: element)
+                    filled[slot] = true
+                    filledCount += 1
+                }
+                guard filledCount == count else {
+                    throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "\(filledCount) node rows for \(count) ids")
+                }
+            } catch {
+                for slot in filled.indices where filled[slot] { (buffer.baseAddress! + slot).deinitialize(count: 1) }
+                throw error
+            }
+            initialized = count
         }
     }
 

@@ -46,6 +46,21 @@ import Testing
         #expect(!dot.contains("label=\"chat\""))
     }
 
+    @Test func largeGraphsRenderOnBothCoresToTheSameDOT() throws {
+        // Past 100,000 edges the ids are rendered in two halves and the edges on the second
+        // core: every node and edge line must come out as the one-core path writes it.
+        let count = 100_010
+        let nodes = (0..<count).map { LineageNode(id: "o\($0 % 7)/m \"\($0)\"", name: $0 % 2 == 0 ? nil : "M\($0)", license: "mit") }
+        let edges = (1..<count).map { LineageEdge(parent: nodes[($0 - 1) / 3].id, child: nodes[$0].id, relation: $0 % 5 == 0 ? .merge : .finetune, provenance: .declared) }
+        let lines = Set(text(.dot, try LineageGraph(nodes: nodes, edges: edges)).split(separator: "\n").map(String.init))
+        #expect(lines.contains(#"    "o0/m \"0\"" [label="o0/m \"0\"\nmit"];"#))
+        #expect(lines.contains(#"    "o4/m \"99999\"" [label="M99999\nmit"];"#))
+        #expect(lines.contains(#"    "o5/m \"33332\"" -> "o3/m \"99998\"";"#))
+        #expect(lines.contains(#"    "o6/m \"33333\"" -> "o5/m \"100000\"";"#))
+        #expect(lines.filter { $0.contains(" -> ") }.count == count - 1)
+        #expect(lines.filter { $0.contains(" [label=") }.count == count)
+    }
+
     @Test func nodeLinkJSONHasNetworkxShapeAndFields() throws {
         let data = Data(ExportFormat.json.export(try sampleGraph()))
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

@@ -77,6 +77,42 @@ import Testing
         }
     }
 
+    @Test func theIdIndexFindsEveryIdAndMatchesStringEquality() throws {
+        // Past 100,000 nodes the ids are hashed on both cores: both halves must be found.
+        let nodes = (0..<100_003).map { LineageNode(id: "org\($0 % 97)/model-\($0)") }
+        let graph = try LineageGraph(nodes: nodes, edges: [])
+        for position in [0, 1, 50_001, 100_002] { #expect(graph.index["org\(position % 97)/model-\(position)"] == Int32(position)) }
+        #expect(graph.index["org0/model-100003"] == nil)
+        #expect(graph.index.count == 100_003)
+        // Canonically equivalent spellings are one id, as for Swift strings (and Dictionary).
+        #expect(throws: LineageGraph.BuildError.duplicateNode("cafe\u{301}")) {
+            try LineageGraph(nodes: [LineageNode(id: "caf\u{E9}"), LineageNode(id: "cafe\u{301}")], edges: [])
+        }
+        #expect(try LineageGraph(nodes: [LineageNode(id: "caf\u{E9}")], edges: []).index["cafe\u{301}"] == 0)
+    }
+
+    @Test func knownEndpointsBuildTheSameGraphAndAreChecked() throws {
+        let sample = try sampleGraph()
+        let graph = try LineageGraph(nodes: sample.nodes, edges: sample.edges, endpoints: sample.edgeEndpoints, families: sample.families)
+        for node in 0..<Int32(graph.nodes.count) {
+            #expect(graph.children(of: node) == sample.children(of: node))
+            #expect(graph.parents(of: node) == sample.parents(of: node))
+        }
+        let edge = sample.edges[0]
+        var wrong = sample.edgeEndpoints
+        wrong[0].child = wrong[0].parent
+        #expect(throws: LineageGraph.BuildError.unknownEndpoint(edge: "\(edge.parent) -> \(edge.child)", missing: edge.child)) {
+            try LineageGraph(nodes: sample.nodes, edges: sample.edges, endpoints: wrong)
+        }
+        wrong[0].child = Int32(sample.nodes.count)
+        #expect(throws: LineageGraph.BuildError.unknownEndpoint(edge: "\(edge.parent) -> \(edge.child)", missing: edge.child)) {
+            try LineageGraph(nodes: sample.nodes, edges: sample.edges, endpoints: wrong)
+        }
+        #expect(throws: LineageGraph.BuildError.endpointCount(edges: sample.edges.count, endpoints: 1)) {
+            try LineageGraph(nodes: sample.nodes, edges: sample.edges, endpoints: [sample.edgeEndpoints[0]])
+        }
+    }
+
     @Test func relationNamesIncludeTheHubSpellings() {
         #expect(Relation(name: "finetune") == .finetune)
         #expect(Relation(name: "fine-tune") == .finetune)

@@ -50,8 +50,13 @@ import Testing
         }
         #expect(mode == "wal")
         #expect(pageSize == 16384)
-        #expect(migrations == ["v1: lineage graph", "v2: integer node keys"])
+        #expect(migrations == ["v1: lineage graph", "v2: integer node keys", "v3: family index only over nodes with a family"])
         #expect(tables)
+        // The family index leaves out nodes without a family, and family lookups still use it.
+        let plan = try queue.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT key FROM node WHERE family_id = ?", arguments: ["llama"]).map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.contains("USING INDEX node_family") || $0.contains("USING COVERING INDEX node_family") })
         // Opening again is a no-op.
         _ = try LineageStore(directory: directory)
     }
@@ -227,6 +232,26 @@ import Testing
         #expect(graph.edges.allSatisfy { $0.provenance == .declared })
         // Edges come back in (parent id, child id) order, whatever order the keys were made in.
         #expect(graph.edges == graph.edges.sorted { ($0.parent, $0.child) < ($1.parent, $1.child) })
+    }
+
+    @Test func aBulkImportSettlesItsOwnRepeatedEdgesAsTheUpsertWould() throws {
+        // 150 nodes: more than two 64-row insert statements, and a remainder written row by row.
+        let store = try LineageStore(directory: directory, bulkThreshold: 10)
+        let nodes = (0..<150).map { LineageNode(id: "org/m\($0)", kind: .finetuned, license: "mit", hubIDs: ["Org/M\($0)"]) }
+        var edges = (1..<150).map { LineageEdge(parent: "org/m\($0 - 1)", child: "org/m\($0)", relation: .finetune, provenance: .declared) }
+        // A later, weaker claim loses; a later claim as strong wins.
+        edges.append(LineageEdge(parent: "org/m0", child: "org/m1", relation: .merge, provenance: .inferred))
+        edges.append(LineageEdge(parent: "org/m1", child: "org/m2", relation: .adapter, provenance: .declared, evidence: "later"))
+        try store.apply(ImportBatch(nodes: nodes, edges: edges), origin: "bulk")
+        let graph = try store.loadGraph()
+        #expect(graph.nodes.count == 150)
+        #expect(graph.edges.count == 149)
+        #expect(graph.lookup("ORG/M149") == graph.index["org/m149"])
+        let first = try #require(graph.edges.first { $0.parent == "org/m0" && $0.child == "org/m1" })
+        #expect(first.relation == .finetune && first.provenance == .declared)
+        let second = try #require(graph.edges.first { $0.parent == "org/m1" && $0.child == "org/m2" })
+        #expect(second.relation == .adapter && second.evidence == "later")
+        #expect(graph.nodes.allSatisfy { $0.name == $0.id && $0.license == "mit" })
     }
 
     @Test func aVersionOneStoreIsMigratedWithEveryNodeEdgeAndAlias() throws {

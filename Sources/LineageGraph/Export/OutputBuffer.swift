@@ -115,20 +115,34 @@ public struct OutputBuffer: ~Copyable, @unchecked Sendable {
 
     public mutating func write(_ byte: UInt8) { append(byte) }
 
-    /// Bytes rendered elsewhere (another buffer's `bytes`), written as they are.
-    public mutating func write(bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { bytes in
-            guard let start = bytes.baseAddress else { return }
-            if descriptor != nil && bytes.count >= Self.flushThreshold {
-                // Straight to the file, not through the buffer.
-                flush()
-                writeOut(start, bytes.count)
-            } else {
-                append(start, bytes.count)
-                flushIfFull()
-            }
+    /// A literal, for the hot loops: its bytes are static, so there is no string to open.
+    @inline(__always)
+    public mutating func write(literal text: StaticString) {
+        append(text.utf8Start, text.utf8CodeUnitCount)
+        flushIfFull()
+    }
+
+    /// What another in-memory buffer holds (rendered on another thread), written as it is.
+    public mutating func write(contentsOf other: borrowing OutputBuffer) {
+        write(bytes: UnsafeBufferPointer(start: other.storage, count: other.count))
+    }
+
+    /// Bytes from memory the caller keeps alive for the call.
+    @inline(__always)
+    mutating func write(bytes: UnsafeBufferPointer<UInt8>) {
+        guard let start = bytes.baseAddress else { return }
+        if descriptor != nil && bytes.count >= Self.flushThreshold {
+            // Straight to the file, not through the buffer.
+            flush()
+            writeOut(start, bytes.count)
+        } else {
+            append(start, bytes.count)
+            flushIfFull()
         }
     }
+
+    /// How many bytes an in-memory buffer holds (see `RenderedIDs`).
+    var byteCount: Int { count }
 
     public mutating func write<I: BinaryInteger>(integer value: I) { write(String(value)) }
 
@@ -185,6 +199,15 @@ public struct OutputBuffer: ~Copyable, @unchecked Sendable {
         writeEscaped(text, table: .mermaid)
         append(UInt8(ascii: "\""))
     }
+}
+
+/// An in-memory buffer filled on one thread and handed to another (see `BackgroundWork`): the
+/// buffer cannot be copied, and copying its bytes into an array to hand them over would cost
+/// a pass over tens of megabytes. Only one thread holds it at a time.
+final class RenderedBuffer: @unchecked Sendable {
+    var buffer: OutputBuffer
+
+    init(_ buffer: consuming OutputBuffer) { self.buffer = buffer }
 }
 
 /// write(2), named apart from OutputBuffer's own `write` methods.
