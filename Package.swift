@@ -163,19 +163,19 @@ let package = Package(
             name: "ModelConversionTests", dependencies: ["ModelConversion", "WeightFormats", "GGUF", "LineageTestSupport"],
             exclude: ["Fixtures"]  // read from the source tree by path, like Tests/Scripts
         ),
-        .testTarget(name: "LineageImportTests", dependencies: ["LineageImport", "GGUF"]),
+        .testTarget(name: "LineageImportTests", dependencies: ["LineageImport", "GGUF", "LineageTestSupport"]),
         .testTarget(
             name: "LineageStoreTests",
-            dependencies: ["LineageStore", "LineageImport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["LineageStore", "LineageImport", "LineageTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "LineageCLITests",
-            dependencies: ["lineage", "LineageGraph", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["lineage", "LineageGraph", "LineageTestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "LineageServerTests",
             dependencies: [
-                "LineageServer", "ModelMirror", "LineageStore", "LineageGraph", "LineageImport",
+                "LineageServer", "ModelMirror", "LineageStore", "LineageGraph", "LineageImport", "LineageTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -186,7 +186,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ModelMirrorTests",
-            dependencies: ["ModelMirror", "CLibGit2", "WeightFormats", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ModelMirror", "CLibGit2", "WeightFormats", "LineageTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -48,7 +48,8 @@ def main():
     seconds = {}
     cpu_seconds = {}
     facts = {}
-    scratch = tempfile.mkdtemp(prefix="lineage-graph-bench-nx-")
+    scratch_directory = tempfile.TemporaryDirectory(prefix="lineage-graph-bench-nx-")
+    scratch = scratch_directory.name
 
     def timed(name, body):
         start, cpu_start = time.perf_counter(), time.process_time()
@@ -77,6 +78,7 @@ def main():
                 data["label"] = data.pop("name")
             timed(PYDOT, lambda: nx.nx_pydot.write_dot(graph, os.path.join(scratch, "graph-pydot.dot")))
         del graph
+    scratch_directory.cleanup()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "facts": facts, "peak_rss_mb": peak}, sort_keys=True))
 

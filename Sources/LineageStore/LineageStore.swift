@@ -286,27 +286,40 @@ public final class LineageStore: Sendable {
                         facts: JSONColumn.decode(row.text(13)) ?? [:], corrections: JSONColumn.decode(row.text(14)) ?? []))
                 }
             }
+            // Edges are read into columns first and made in (parent id, child id) order once
+            // sorted: made in table order, every edge would be copied again by the sort.
             var endpoints: [(parent: Int32, child: Int32)] = []
-            var edges: [LineageEdge] = []
+            var styles: [(relation: Relation, provenance: Provenance, confidence: Double)] = []
+            var evidence: [String] = []
             try BulkStatement(db, sql: "SELECT parent, child, relation, provenance, confidence, evidence FROM edge").forEachRow { row in
-                let parent = position[Int(row.integer(0)!)], child = position[Int(row.integer(1)!)]
-                endpoints.append((parent, child))
-                // The ids are the nodes' own strings: shared, not copied.
-                edges.append(LineageEdge(
-                    parent: nodes[Int(parent)].id, child: nodes[Int(child)].id,
-                    relation: row.text(2, interning: &texts).flatMap(Relation.init(rawValue:)) ?? .finetune,
-                    provenance: row.text(3, interning: &texts).flatMap(Provenance.init(rawValue:)) ?? .inferred,
-                    confidence: row.real(4), evidence: row.text(5, interning: &texts) ?? ""))
+                let parent = row.integer(0)!, child = row.integer(1)!
+                // The foreign keys keep every endpoint a node; a store edited behind our back is
+                // refused rather than read out of bounds.
+                guard let parentPosition = position.indices.contains(Int(parent)) ? position[Int(parent)] : nil, parentPosition >= 0,
+                      let childPosition = position.indices.contains(Int(child)) ? position[Int(child)] : nil, childPosition >= 0
+                else { throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "edge \(parent) -> \(child) names a node key that is not in the node table") }
+                endpoints.append((parentPosition, childPosition))
+                styles.append((row.text(2, interning: &texts).flatMap(Relation.init(rawValue:)) ?? .finetune,
+                               row.text(3, interning: &texts).flatMap(Provenance.init(rawValue:)) ?? .inferred, row.real(4)))
+                evidence.append(row.text(5, interning: &texts) ?? "")
             }
             // Positions follow id order, so sorting by positions sorts by ids, as integers.
             let order = endpoints.indices.sorted { left, right in
                 let (a, b) = (endpoints[left], endpoints[right])
                 return a.parent == b.parent ? a.child < b.child : a.parent < b.parent
             }
+            // The ids are the nodes' own strings, read in place: shared, not copied.
+            let edges = nodes.withUnsafeBufferPointer { nodes in
+                order.map { edge in
+                    LineageEdge(parent: nodes[Int(endpoints[edge].parent)].id, child: nodes[Int(endpoints[edge].child)].id,
+                                relation: styles[edge].relation, provenance: styles[edge].provenance,
+                                confidence: styles[edge].confidence, evidence: evidence[edge])
+                }
+            }
             let families = try Row.fetchAll(db, sql: "SELECT id, name, organization, description, links FROM family ORDER BY id").map { row in
                 Family(id: row[0], name: row[1], organization: row[2], description: row[3], links: JSONColumn.decode(row[4]) ?? [:])
             }
-            return try LineageGraph(nodes: nodes, edges: order.map { edges[$0] }, endpoints: order.map { endpoints[$0] }, families: families)
+            return try LineageGraph(nodes: nodes, edges: edges, endpoints: order.map { endpoints[$0] }, families: families)
         }
     }
 

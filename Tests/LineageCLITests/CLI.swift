@@ -1,4 +1,5 @@
 import Foundation
+import LineageTestSupport
 import LineageGraph
 import Testing
 
@@ -31,7 +32,7 @@ struct CLI {
     var environment: [String: String]
 
     init() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lineage-cli-\(UUID().uuidString)")
+        scratch = TestSupport.scratchURL("lineage-cli")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         var environment = ProcessInfo.processInfo.environment
         environment["LINEAGE_STORE"] = scratch.appendingPathComponent("store").path

@@ -1,4 +1,5 @@
 import Foundation
+import LineageTestSupport
 import GGUF
 import LineageGraph
 @testable import LineageImport
@@ -9,8 +10,7 @@ struct ModelFolder {
     let url: URL
 
     init(_ name: String = "model", files: [String: String]) throws {
-        url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("lineage-import-\(UUID().uuidString)").appendingPathComponent(name)
+        url = TestSupport.scratchURL("lineage-import").appendingPathComponent(name)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         for (path, text) in files {
             try Data(text.utf8).write(to: url.appendingPathComponent(path))

@@ -1,10 +1,11 @@
 import Foundation
+import LineageTestSupport
 import LineageServer
 import Testing
 
 @Suite struct JobQueueTests {
     func queue(lease: Duration = .seconds(60)) throws -> SQLiteJobQueue {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lineage-jobs-\(UUID().uuidString)")
+        let directory = TestSupport.scratchURL("lineage-jobs")
         return try SQLiteJobQueue(storeDirectory: directory, lease: lease, baseBackoff: .seconds(10), maxBackoff: .seconds(25))
     }
 

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import NIOHTTP1
 import Crypto
 import Foundation
+import LineageTestSupport
 import Hummingbird
 import LineageImport
 import LineageServer
@@ -28,7 +29,7 @@ final class TestServer: Sendable {
     var base: String { "http://127.0.0.1:\(port)" }
 
     init(treePageSize: Int = 1000, adminToken: String? = nil) async throws {
-        store = FileManager.default.temporaryDirectory.appendingPathComponent("lineage-server-\(UUID().uuidString)")
+        store = TestSupport.scratchURL("lineage-server")
         try FileManager.default.createDirectory(at: store, withIntermediateDirectories: true)
         metadata = try SQLiteMirrorMetadata(storeDirectory: store)
         blobs = try LocalBlobStore(root: store)

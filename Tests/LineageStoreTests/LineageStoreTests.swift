@@ -3,10 +3,11 @@ import GRDB
 import LineageGraph
 import LineageImport
 @testable import LineageStore
+import LineageTestSupport
 import Testing
 
 @Suite struct LineageStoreTests {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lineage-store-\(UUID().uuidString)")
+    let directory = TestSupport.scratchURL("lineage-store")
 
     let catalogYAML = """
         family: llama-2

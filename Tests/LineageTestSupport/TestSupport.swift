@@ -8,12 +8,36 @@ public enum TestSupport {
     public static let scriptsDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Scripts")
 
-    /// A new empty directory under the system's temporary directory.
+    /// A new empty directory of the test run's own (see `scratchURL`).
     public static func temporaryDirectory(prefix: String = "lineage-tests") throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        let dir = scratchURL(prefix)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir
     }
+
+    /// A fresh path (not created) for a test's scratch files. Every test's scratch lives
+    /// under one directory of this test process, removed when the process exits; one left
+    /// by a test process that died (a crash, a kill) is removed by the next run. Each run
+    /// of the suite writes about a gigabyte of stores, mirrors and models: left behind, they
+    /// filled the disk of a machine that runs it all day.
+    public static func scratchURL(_ prefix: String) -> URL {
+        runDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+    }
+
+    private static let runDirectory: URL = {
+        let parent = FileManager.default.temporaryDirectory
+        let marker = "lineage-test-run-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? [] where name.hasPrefix(marker) {
+            // kill(pid, 0) fails with ESRCH when no such process is running.
+            if let pid = Int32(name.dropFirst(marker.count)), kill(pid, 0) != 0 && errno == ESRCH {
+                try? FileManager.default.removeItem(at: parent.appendingPathComponent(name))
+            }
+        }
+        let directory = parent.appendingPathComponent(marker + String(getpid()))
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: TestSupport.runDirectory) }
+        return directory
+    }()
 
     public struct ScriptFailure: Error, CustomStringConvertible {
         public let description: String

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LineageTestSupport
 @testable import ModelMirror
 
 /// A scratch directory removed when the test's value goes away.
@@ -7,7 +8,7 @@ final class Scratch {
     let url: URL
 
     init(_ label: String = "mirror") throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("lineage-\(label)-\(UUID().uuidString)")
+        url = LineageTestSupport.TestSupport.scratchURL("lineage-\(label)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 
