@@ -193,7 +193,9 @@ func run(path: String, repeats: Int) throws {
         results["export node-link JSON to a file", default: []].append(try seconds("export node-link JSON to a file") {
             try ExportFormat.json.write(graph, toFileAt: json.path)
         })
-        let dot = scratch.appendingPathComponent("graph.dot")
+        // LINEAGE_BENCH_DOT keeps the DOT (bench-graph.sh compares it with the Python writer's).
+        let dot = ProcessInfo.processInfo.environment["LINEAGE_BENCH_DOT"].map(URL.init(fileURLWithPath:))
+            ?? scratch.appendingPathComponent("graph.dot")
         results["export DOT to a file", default: []].append(try seconds("export DOT to a file") {
             try ExportFormat.dot.write(graph, toFileAt: dot.path)
         })
