@@ -225,7 +225,7 @@ final class RunningDaemon {
 
     init(_ cli: CLI, _ arguments: [String], environment extra: [String: String?] = [:]) throws {
         logFile = cli.scratch.appendingPathComponent("daemon-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        guard FileManager.default.createFile(atPath: logFile.path, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
         process = Process()
         process.executableURL = CLI.executable
         process.arguments = arguments
@@ -426,7 +426,7 @@ final class RunningDaemon {
         // What `kill -9` during libgit2's fetch leaves behind.
         let mirror = cli.store.appendingPathComponent("git/acme/locked.git")
         for lock in ["packed-refs.lock", "refs/heads/main.lock", "config.lock"] {
-            FileManager.default.createFile(atPath: mirror.appendingPathComponent(lock).path, contents: Data())
+            #expect(FileManager.default.createFile(atPath: mirror.appendingPathComponent(lock).path, contents: Data()))
         }
         try cli.commitAndPush(["a.txt": Array("2".utf8)], in: upstream.work)
         let sync = try cli.run(["mirror", "sync"])

@@ -49,7 +49,7 @@ public enum Graphviz {
         let temporary = target.deletingLastPathComponent()
             .appendingPathComponent(".\(target.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
         do {
-            try run(dot, layout: layout, arguments: ["-T\(format)", "-o", temporary.path], collectOutput: false)
+            _ = try run(dot, layout: layout, arguments: ["-T\(format)", "-o", temporary.path], collectOutput: false)
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw error

@@ -49,7 +49,7 @@ public struct JobRunner: Service, CustomStringConvertible {
         }
         let workers = await settings.configuration.workers
         // Graceful shutdown cancels the loops: sleeping ones end, a running job is interrupted.
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await schedule() }
                 for index in 0..<workers {

@@ -149,7 +149,9 @@ public enum ModelConverter {
         let hasSentencePiece = FileManager.default.fileExists(atPath: directory.appendingPathComponent("tokenizer.model").path)
         let config = directory.appendingPathComponent("config.json").path
         switch d.tokenizer {
-        case .sentencePiece, .sentencePieceOrBPE where hasSentencePiece:
+        // A SentencePiece-only architecture must have tokenizer.model; one that takes either
+        // uses it when it is there.
+        case .sentencePieceOrBPE where hasSentencePiece, .sentencePiece:
             if !hasSentencePiece {
                 throw ConversionError(.missingFile, file: directory.path,
                                       message: "a \(d.displayName) checkpoint needs its SentencePiece tokenizer.model, and there is none",
