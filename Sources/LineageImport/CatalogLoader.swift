@@ -112,7 +112,7 @@ public enum CatalogLoader {
         var node = LineageNode(id: id, name: try fields["name"]?.string(), family: family)
         node.organization = try fields["organization"]?.string() ?? organization
         node.hubIDs = try fields["hub"]?.stringList() ?? []
-        for (position, hubID) in node.hubIDs.enumerated() where !ModelReference.isHubID(hubID) {
+        for (position, hubID) in node.hubIDs.enumerated() where !HubRepoID.isValid(hubID) {
             throw YAMLFields(node: fields["hub"]!.node, file: entry.file, path: "\(fields["hub"]!.path)[\(position)]")
                 .error("'\(hubID)' is not a Hugging Face repo id (org/name)")
         }

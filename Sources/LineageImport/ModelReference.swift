@@ -12,29 +12,15 @@ public enum ModelReference: Equatable, Sendable {
         let text = raw.trimmingCharacters(in: .whitespaces)
         if let prefix = ["https://huggingface.co/", "http://huggingface.co/", "hf://"].first(where: text.hasPrefix) {
             let rest = text.dropFirst(prefix.count).split(separator: "/").prefix(2).joined(separator: "/")
-            self = Self.isHubID(rest) ? .hub(rest) : .invalid(raw)
+            self = HubRepoID.isValid(rest) ? .hub(rest) : .invalid(raw)
         } else if text.hasPrefix("/") || text.hasPrefix("./") || text.hasPrefix("../") || text.hasPrefix("~")
             || text.contains("\\") || (text.count > 1 && text.dropFirst().hasPrefix(":")) || text.hasPrefix(".")
             || text.split(separator: "/").count > 2 {
             self = .localPath(raw)
-        } else if Self.isHubID(text) {
+        } else if HubRepoID.isValid(text) {
             self = .hub(text)
         } else {
             self = .invalid(raw)
-        }
-    }
-
-    /// `org/name` or a legacy single name; letters, digits, `-`, `_`, `.`; at most 96
-    /// characters per part, as the Hub requires.
-    public static func isHubID(_ text: String) -> Bool {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 1 || parts.count == 2 else { return false }
-        return parts.allSatisfy { part in
-            !part.isEmpty && part.count <= 96 && !part.hasPrefix(".") && !part.hasPrefix("-")
-                && !part.contains("..") && part.unicodeScalars.allSatisfy { scalar in
-                    scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
-                        || scalar == "-" || scalar == "_" || scalar == ".")
-                }
         }
     }
 }

@@ -191,5 +191,9 @@ struct ModelFolder {
         #expect(ModelReference("C:\\models\\x") == .localPath("C:\\models\\x"))
         #expect(ModelReference("out/checkpoint/final") == .localPath("out/checkpoint/final"))
         #expect(ModelReference("not a repo") == .invalid("not a repo"))
+        // The Hub's own rule (huggingface_hub's validate_repo_id), the same one mirrored repos follow.
+        for notHub in ["org/name-", "org/-name", "org/a--b", "org/a..b", "org/name.git"] {
+            #expect(ModelReference(notHub) == .invalid(notHub))
+        }
     }
 }

@@ -17,9 +17,18 @@ import Testing
         #expect(RepoID.defaultID(forGitURL: url) == id)
     }
 
-    @Test(arguments: ["../x", "a/b/c", "a/..", "org/na me", "org/a--b", ""])
+    @Test(arguments: ["../x", "a/b/c", "a/..", "org/na me", "org/a--b", "", "org/-x", "org/x.", ".hidden/x", "org/a..b", "org/x.git", "org/caf\u{E9}"])
     func refusesIDsThatWouldEscapeOrCollide(_ id: String) {
         #expect(throws: RepoID.Invalid.self) { try RepoID.validate(id) }
+    }
+
+    @Test func repoIDsFollowTheHubsRuleAndSayWhyNot() throws {
+        #expect(try RepoID.validate("TheBloke/Llama-2-7B-GGUF") == "TheBloke/Llama-2-7B-GGUF")
+        #expect(try RepoID.validate("gpt2") == "gpt2")
+        #expect(try RepoID.validate("org/_x_") == "org/_x_")
+        #expect(throws: RepoID.Invalid(id: "org/x-", reason: "a component may not start or end with '-' or '.'")) { try RepoID.validate("org/x-") }
+        #expect(throws: RepoID.Invalid(id: "org/a--b", reason: "'--' would be ambiguous in the cache folder name")) { try RepoID.validate("org/a--b") }
+        #expect(throws: RepoID.Invalid(id: "a/b/c", reason: "it has 3 components, not 1 or 2")) { try RepoID.validate("a/b/c") }
     }
 }
 

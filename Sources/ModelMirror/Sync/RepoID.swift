@@ -1,5 +1,8 @@
+import LineageImport
+
 /// Repo ids (`org/name`, or a legacy `name`) name folders in the store, so they are checked
-/// like paths: one or two components of letters, digits, `-`, `_` and `.`, never `.`/`..`.
+/// like paths, by the Hub's own rule (`HubRepoID`): one or two components of letters,
+/// digits, `-`, `_` and `.`, never starting or ending with `-` or `.`, no `--` or `..`.
 public enum RepoID {
     public struct Invalid: Error, CustomStringConvertible, Equatable {
         public let id: String
@@ -7,18 +10,9 @@ public enum RepoID {
         public var description: String { "invalid repo id '\(RepoPath.printable(id))': \(reason); use ORG/NAME (--as ORG/NAME for a git URL)" }
     }
 
+    /// `id` when it is a Hub repo id (`HubRepoID`: the Hub's own rule), else why not.
     public static func validate(_ id: String) throws(Invalid) -> String {
-        let parts = id.split(separator: "/", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count) else { throw Invalid(id: id, reason: "it has \(parts.count) components, not 1 or 2") }
-        for part in parts {
-            guard !part.isEmpty else { throw Invalid(id: id, reason: "empty component") }
-            guard part != "." && part != ".." else { throw Invalid(id: id, reason: "'\(part)' is not a name") }
-            guard !part.contains("--") else { throw Invalid(id: id, reason: "'--' would be ambiguous in the cache folder name") }
-            guard part.utf8.count <= 96, part.utf8.allSatisfy({ byte in
-                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
-                    || byte == 0x2d || byte == 0x5f || byte == 0x2e
-            }) else { throw Invalid(id: id, reason: "only letters, digits, '-', '_' and '.' (at most 96) per component") }
-        }
+        if let problem = HubRepoID.problem(with: id) { throw Invalid(id: id, reason: problem) }
         return id
     }
 
