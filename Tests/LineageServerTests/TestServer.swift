@@ -57,6 +57,10 @@ final class TestServer: Sendable {
         port = await iterator.next() ?? 0
         var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         clientConfiguration.decompression = .disabled
+        // Concurrent requests are concurrent clients, each on a connection of its own, as
+        // real clients would be: with the default pool of 8 the rest queue for a connection,
+        // and on a busy test machine the queue outlasted the request timeout.
+        clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
     }
 
