@@ -332,7 +332,7 @@ final class SSHServer {
         let log = directory.appendingPathComponent("sshd.log")
         var started: (pid_t, Int)?
         for _ in 0..<5 where started == nil {
-            let port = Self.freePort()
+            let port = freePort()  // MirrorHubTests.swift
             let config = directory.appendingPathComponent("sshd_config")
             try """
                 Port \(port)
@@ -379,24 +379,6 @@ final class SSHServer {
 
     func log() -> String {
         (try? String(contentsOf: directory.appendingPathComponent("sshd.log"), encoding: .utf8)) ?? ""
-    }
-
-    /// A port nothing listens on right now (bound to port 0, read back, released).
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 
